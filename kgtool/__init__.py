@@ -1,0 +1,14 @@
+"""kgtool: knowledge-graph embeddings and graph neural networks — train, evaluate, predict.
+
+    import kgtool
+    run = kgtool.fit({"model": {"name": "rotate"}, "data": {"dataset": "umls"}})
+    run.metrics["test"]["mrr"]
+    run = kgtool.load(run.path)
+"""
+
+from kgtool.config import Config
+from kgtool.errors import CheckpointError, ConfigError, DataError, KGToolError, TrainingError
+from kgtool.run import Run, fit, load
+
+__all__ = ["Config", "Run", "fit", "load", "KGToolError", "DataError", "ConfigError", "CheckpointError", "TrainingError"]
+__version__ = "0.1.0"

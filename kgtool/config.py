@@ -1,0 +1,212 @@
+"""Typed run configuration: every option, its default and a one-line comment, in one place.
+
+A run is "these defaults + a small YAML of overrides + ``--set section.key=value`` overrides".
+The resolved config is written beside each checkpoint, so any run can be reproduced or resumed.
+YAML is read with ``yaml.safe_load`` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from kgtool.errors import ConfigError
+
+KGE_MODELS = ("transe", "distmult", "complex", "rotate")
+GNN_MODELS = ("gcn", "gat", "sage")
+
+
+@dataclass
+class ModelConfig:
+    name: str = "rotate"  # one of KGE_MODELS or GNN_MODELS
+    dim: int = 200  # KGE embedding size; complex dimensions for complex/rotate (2x real numbers)
+    margin: float = 9.0  # γ in transe/rotate scores (γ - distance); unused by distmult/complex
+    p_norm: int = 1  # transe distance norm: 1 or 2
+    init_scale: Optional[float] = None  # None: the model's paper default (see kgtool.kge.interactions)
+
+
+@dataclass
+class GNNConfig:
+    hidden_dim: int = 64  # width of hidden GNN layers
+    num_layers: int = 2  # message-passing layers
+    dropout: float = 0.5  # dropout on features and hidden layers
+    sampler: str = "full"  # full | neighbor | saint
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "umls"  # a registered name (`kgtool datasets`) or a folder with train/valid/test files
+    data_dir: Optional[str] = None  # where named datasets' files lie; default: $KGTOOL_DATA, else download
+
+
+@dataclass
+class TrainingConfig:
+    scoring: str = "negatives"  # negatives | 1vsall | kvsall
+    negative_sampler: str = "uniform"  # uniform | bernoulli (which side to corrupt)
+    num_negatives: int = 64  # negatives per positive triple
+    loss: str = "nssa"  # negatives: nssa | margin | softplus | bce; 1vsall: ce | bce; kvsall: bce | ce
+    adversarial_temperature: float = 1.0  # α of the self-adversarial (nssa) loss
+    loss_margin: float = 1.0  # λ of the margin ranking loss
+    label_smoothing: float = 0.0  # 1vsall/kvsall target smoothing
+    reciprocal: bool = False  # learn an inverse relation per relation; predict heads as tails
+    subsampling: bool = False  # weigh positives by 1/sqrt(frequency), as the RotatE code does
+    batch_size: int = 512  # positive triples (or (h, r) queries for kvsall) per step
+    epochs: int = 200  # passes over the training examples
+    optimizer: str = "adam"  # adam | adagrad | sgd
+    lr: float = 1e-3  # learning rate
+    weight_decay: float = 0.0  # optimizer weight decay (GNNs); KGE models use `regularizer`
+    lr_scheduler: str = "none"  # none | step | cosine
+    lr_step_size: int = 100  # step scheduler: epochs between decays
+    lr_gamma: float = 0.1  # step scheduler: decay factor
+    regularizer: str = "none"  # none | l2 | n3, on the embeddings used in each batch
+    regularizer_weight: float = 0.0  # weight of that penalty
+    eval_every: int = 20  # epochs between validation runs (early stopping, best model)
+    patience: int = 5  # validations without improvement before stopping; 0 disables early stopping
+    checkpoint_every: int = 10  # epochs between checkpoints (one is always written at the end)
+    seed: int = 0  # seeds initialisation, shuffling and negative sampling
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    progress: bool = True  # show a progress bar
+
+
+@dataclass
+class EvaluationConfig:
+    memory_budget_mb: int = 512  # cap on score matrices and intermediates while ranking
+    per_relation: bool = True  # also report metrics per relation
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    gnn: GNNConfig = field(default_factory=GNNConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict, source: str = "config") -> "Config":
+        """Build a config from nested ``{section: {key: value}}``; unknown keys are errors."""
+        config = cls()
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: expected a mapping of sections, got {type(values).__name__}")
+        for section_name, section_values in values.items():
+            section = _section(config, section_name, source)
+            if not isinstance(section_values, dict):
+                raise ConfigError(f"{source}: section '{section_name}' must be a mapping")
+            for key, value in section_values.items():
+                _assign(section, section_name, key, value, source)
+        config.validate()
+        return config
+
+    def override(self, assignments: list[str]) -> "Config":
+        """Apply ``section.key=value`` (or ``key=value`` for a key unique across sections)."""
+        values = self.to_dict()
+        for assignment in assignments:
+            key, sep, raw = assignment.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"--set '{assignment}': expected key=value")
+            section_name, key = _locate(key.strip(), values)
+            values[section_name][key] = yaml.safe_load(raw) if raw.strip() else None
+        return Config.from_dict(values, source="--set")
+
+    def validate(self) -> None:
+        """Check choices and ranges so that errors surface before any work is done."""
+        m, t = self.model, self.training
+        _choice("model.name", m.name, KGE_MODELS + GNN_MODELS)
+        _choice("training.scoring", t.scoring, ("negatives", "1vsall", "kvsall"))
+        losses = {"negatives": ("nssa", "margin", "softplus", "bce"), "1vsall": ("ce", "bce"), "kvsall": ("bce", "ce")}
+        _choice(f"training.loss (with scoring={t.scoring})", t.loss, losses[t.scoring])
+        _choice("training.negative_sampler", t.negative_sampler, ("uniform", "bernoulli"))
+        _choice("training.optimizer", t.optimizer, ("adam", "adagrad", "sgd"))
+        _choice("training.lr_scheduler", t.lr_scheduler, ("none", "step", "cosine"))
+        _choice("training.regularizer", t.regularizer, ("none", "l2", "n3"))
+        _choice("model.p_norm", m.p_norm, (1, 2))
+        for name, value in [("model.dim", m.dim), ("training.batch_size", t.batch_size),
+                            ("training.num_negatives", t.num_negatives), ("training.epochs", t.epochs),
+                            ("training.eval_every", t.eval_every), ("training.checkpoint_every", t.checkpoint_every),
+                            ("evaluation.memory_budget_mb", self.evaluation.memory_budget_mb)]:
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        if t.lr <= 0:
+            raise ConfigError(f"training.lr must be positive, got {t.lr}")
+        if not 0 <= t.label_smoothing < 1:
+            raise ConfigError(f"training.label_smoothing must be in [0, 1), got {t.label_smoothing}")
+        if t.patience < 0 or t.regularizer_weight < 0:
+            raise ConfigError("training.patience and training.regularizer_weight must not be negative")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        path = Path(path)
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except OSError as error:
+            raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        return cls.from_dict(values, source=str(path))
+
+
+def _section(config: Config, name: str, source: str):
+    if name not in {f.name for f in dataclasses.fields(config)}:
+        known = ", ".join(f.name for f in dataclasses.fields(config))
+        raise ConfigError(f"{source}: unknown section '{name}' (known: {known})")
+    return getattr(config, name)
+
+
+def _assign(section, section_name: str, key: str, value: Any, source: str) -> None:
+    hints = typing.get_type_hints(type(section))
+    if key not in hints:
+        known = ", ".join(hints)
+        raise ConfigError(f"{source}: unknown key '{section_name}.{key}' (known: {known})")
+    setattr(section, key, _coerce(value, hints[key], f"{source}: {section_name}.{key}"))
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Return ``value`` as ``annotation`` (int, float, bool, str or Optional of one), or raise."""
+    options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else (annotation,)
+    if value is None:
+        if type(None) in options:
+            return None
+        raise ConfigError(f"{where} must not be empty")
+    for kind in (o for o in options if o is not type(None)):
+        if kind is bool and isinstance(value, bool):
+            return value
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if kind is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
+    raise ConfigError(f"{where} must be {names}, got {value!r}")
+
+
+def _locate(key: str, values: dict) -> tuple[str, str]:
+    if "." in key:
+        section_name, _, leaf = key.partition(".")
+        if section_name not in values:
+            raise ConfigError(f"--set {key}: unknown section '{section_name}' (known: {', '.join(values)})")
+        if leaf not in values[section_name]:
+            raise ConfigError(f"--set {key}: unknown key '{leaf}' in section '{section_name}'")
+        return section_name, leaf
+    owners = [name for name, section in values.items() if key in section]
+    if len(owners) != 1:
+        reason = "unknown key" if not owners else f"ambiguous key (in {', '.join(owners)})"
+        raise ConfigError(f"--set {key}: {reason}; write it as section.key")
+    return owners[0], key
+
+
+def _choice(name: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")

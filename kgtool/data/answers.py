@@ -1,0 +1,57 @@
+"""AnswerIndex: for each (anchor, relation) query, all known answers, stored once as CSR.
+
+It is the filter of filtered ranking (all true tails of (h, r); all true heads of (r, t)) and the
+multi-hot labels of KvsAll training. Built once with a sort; a batch lookup is a few vectorised
+gathers, never a Python loop per query.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+class AnswerIndex:
+    """Answers grouped by query key ``anchor * num_relations + relation``.
+
+    :param anchors: ``(n,)`` query entities (heads for tail queries, tails for head queries)
+    :param relations: ``(n,)`` relation ids, each below ``num_relations``
+    :param answers: ``(n,)`` answer entities
+    """
+
+    def __init__(self, anchors: Tensor, relations: Tensor, answers: Tensor, num_relations: int):
+        self.num_relations = num_relations
+        keys = anchors * num_relations + relations
+        pairs = torch.unique(torch.stack([keys, answers]), dim=1)  # sorted by key, then answer; deduplicated
+        self.keys, counts = torch.unique_consecutive(pairs[0], return_counts=True)
+        self.offsets = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+        self.answers = pairs[1]
+
+    @classmethod
+    def tails(cls, triples: Tensor, num_relations: int) -> "AnswerIndex":
+        """Index of ``(h, r) -> {t}`` for ``triples`` ``(n, 3)``."""
+        return cls(triples[:, 0], triples[:, 1], triples[:, 2], num_relations)
+
+    @classmethod
+    def heads(cls, triples: Tensor, num_relations: int) -> "AnswerIndex":
+        """Index of ``(r, t) -> {h}`` (anchor = tail)."""
+        return cls(triples[:, 2], triples[:, 1], triples[:, 0], num_relations)
+
+    def lookup(self, anchors: Tensor, relations: Tensor) -> tuple[Tensor, Tensor]:
+        """All answers of a batch of queries ``(b,)``, ``(b,)`` as ``(rows (m,), answers (m,))``:
+        answer ``answers[j]`` belongs to query ``rows[j]``. Unknown queries have none."""
+        keys = anchors.cpu() * self.num_relations + relations.cpu()
+        slot = torch.searchsorted(self.keys, keys).clamp(max=max(len(self.keys) - 1, 0))
+        found = self.keys[slot] == keys if len(self.keys) else torch.zeros_like(keys, dtype=torch.bool)
+        starts = self.offsets[slot]
+        counts = torch.where(found, self.offsets[slot + 1] - starts, 0)
+        rows = torch.repeat_interleave(torch.arange(len(keys)), counts)
+        within = torch.arange(len(rows)) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
+        return rows, self.answers[starts[rows] + within]
+
+    def dense(self, anchors: Tensor, relations: Tensor, num_entities: int) -> Tensor:
+        """Multi-hot answers ``(b, num_entities)`` (float) of a batch of queries."""
+        rows, answers = self.lookup(anchors, relations)
+        labels = torch.zeros(len(anchors), num_entities)
+        labels[rows, answers] = 1.0
+        return labels

@@ -1,0 +1,107 @@
+"""The knowledge-graph dataset: splits of integer triples plus the vocabularies that name them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from kgtool.errors import DataError
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class KGDataset:
+    """Train/valid/test triples mapped to ids, with entity and relation vocabularies.
+
+    The entity vocabulary covers all three splits (as the RotatE and LibKGE code do), so no
+    valid/test triple is dropped; :meth:`unseen_entities` says how many never occur in train.
+    Ids are positions in the sorted label lists, so the same files always give the same ids.
+
+    :param splits: ``{"train": (n, 3), "valid": (m, 3), "test": (k, 3)}`` LongTensors of
+        ``(head, relation, tail)`` ids.
+    """
+
+    name: str
+    entities: list[str]
+    relations: list[str]
+    splits: dict[str, torch.Tensor]
+    entity_text: dict[str, str] = field(default_factory=dict)  # optional human-readable labels
+
+    @property
+    def num_entities(self) -> int:
+        return len(self.entities)
+
+    @property
+    def num_relations(self) -> int:
+        return len(self.relations)
+
+    @property
+    def train(self) -> torch.Tensor:
+        return self.splits["train"]
+
+    @property
+    def valid(self) -> torch.Tensor:
+        return self.splits["valid"]
+
+    @property
+    def test(self) -> torch.Tensor:
+        return self.splits["test"]
+
+    def all_triples(self) -> torch.Tensor:
+        """All known triples, shape (n_train + n_valid + n_test, 3): the filter for ranking."""
+        return torch.cat([self.splits[s] for s in SPLITS])
+
+    def unseen_entities(self) -> dict[str, int]:
+        """How many entities of each non-train split never occur in train."""
+        seen = torch.zeros(self.num_entities, dtype=torch.bool)
+        seen[self.train[:, [0, 2]].reshape(-1)] = True
+        counts = {}
+        for split in SPLITS[1:]:
+            used = torch.zeros(self.num_entities, dtype=torch.bool)
+            used[self.splits[split][:, [0, 2]].reshape(-1)] = True
+            counts[split] = int((used & ~seen).sum())
+        return counts
+
+    def entity_ids(self, labels: list[str]) -> torch.Tensor:
+        """Ids of entity labels; an unknown label is a :class:`DataError` naming it."""
+        return _lookup(labels, self.entities, "entity", self.name)
+
+    def relation_ids(self, labels: list[str]) -> torch.Tensor:
+        return _lookup(labels, self.relations, "relation", self.name)
+
+    def describe(self) -> str:
+        sizes = " / ".join(f"{len(self.splits[s]):,}" for s in SPLITS)
+        unseen = self.unseen_entities()
+        return (f"{self.name}: {self.num_entities:,} entities, {self.num_relations:,} relations, "
+                f"{sizes} train/valid/test triples; entities not in train: "
+                f"{unseen['valid']} in valid, {unseen['test']} in test")
+
+    @classmethod
+    def from_labeled(cls, name: str, labeled: dict[str, list[tuple[str, str, str]]]) -> "KGDataset":
+        """Build ids from ``{split: [(head, relation, tail), ...]}`` string triples."""
+        missing = [s for s in SPLITS if s not in labeled]
+        if missing:
+            raise DataError(f"{name}: missing split(s) {', '.join(missing)}")
+        for split in SPLITS:
+            if not labeled[split]:
+                raise DataError(f"{name}: split '{split}' has no triples")
+        entities = sorted({e for s in SPLITS for h, _, t in labeled[s] for e in (h, t)})
+        relations = sorted({r for s in SPLITS for _, r, _ in labeled[s]})
+        entity_id = {e: i for i, e in enumerate(entities)}
+        relation_id = {r: i for i, r in enumerate(relations)}
+        splits = {
+            s: torch.tensor([(entity_id[h], relation_id[r], entity_id[t]) for h, r, t in labeled[s]],
+                            dtype=torch.long).reshape(-1, 3)
+            for s in SPLITS
+        }
+        return cls(name=name, entities=entities, relations=relations, splits=splits)
+
+
+def _lookup(labels: list[str], vocabulary: list[str], kind: str, dataset: str) -> torch.Tensor:
+    index = {label: i for i, label in enumerate(vocabulary)}
+    unknown = [label for label in labels if label not in index]
+    if unknown:
+        raise DataError(f"unknown {kind} {unknown[0]!r} in dataset {dataset}")
+    return torch.tensor([index[label] for label in labels], dtype=torch.long)

@@ -1,0 +1,122 @@
+"""Readers that turn triple files, pykeen factories and networkx graphs into a KGDataset."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+import zlib
+from pathlib import Path
+
+from kgtool.data.kg import SPLITS, KGDataset
+from kgtool.errors import DataError
+
+TRIPLE_SUFFIXES = (".txt", ".tsv", ".txt.gz", ".tsv.gz")
+Triple = tuple[str, str, str]
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """Open a text file, gunzipping ``.gz``; universal newlines make CRLF files read as LF."""
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline=None)
+    return open(path, encoding="utf-8", newline=None)
+
+
+def read_tsv(path: Path, columns: int) -> list[tuple[str, ...]]:
+    """Read a tab-separated file of exactly ``columns`` fields per line; blank lines are skipped.
+
+    Fields stay strings (ids such as WN18RR's ``00260881`` are never parsed as numbers).
+    """
+    rows = []
+    try:
+        with open_text(path) as lines:
+            for number, line in enumerate(lines, start=1):
+                line = line.rstrip("\n")
+                if not line.strip():
+                    continue
+                fields = line.split("\t")
+                if len(fields) != columns:
+                    raise DataError(f"{path}:{number}: expected {columns} tab-separated fields, "
+                                    f"found {len(fields)}: {line[:80]!r}")
+                rows.append(tuple(fields))
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DataError(f"cannot read {path}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    return rows
+
+
+def read_triples(path: Path) -> list[Triple]:
+    """``head<TAB>relation<TAB>tail`` lines as string triples."""
+    return read_tsv(path, columns=3)
+
+
+def find_split_files(folder: Path) -> dict[str, Path]:
+    """Map each split to its one file in ``folder`` (``train.txt``, ``train.tsv.gz``, ...)."""
+    if not folder.is_dir():
+        raise DataError(f"dataset folder {folder} does not exist")
+    files = {}
+    for split in SPLITS:
+        candidates = [folder / f"{split}{suffix}" for suffix in TRIPLE_SUFFIXES if (folder / f"{split}{suffix}").is_file()]
+        if not candidates:
+            raise DataError(f"{folder}: no {split} file (looked for {split}{{{','.join(TRIPLE_SUFFIXES)}}})")
+        if len(candidates) > 1:
+            raise DataError(f"{folder}: more than one {split} file: {', '.join(c.name for c in candidates)}")
+        files[split] = candidates[0]
+    return files
+
+
+def load_folder(folder: str | Path, name: str | None = None) -> KGDataset:
+    """A dataset from a folder holding train/valid/test triple files.
+
+    Entity labels for printing are taken from ``text/entity2text.txt[.gz]`` when present.
+    """
+    folder = Path(folder)
+    files = find_split_files(folder)
+    dataset = KGDataset.from_labeled(name or folder.name, {s: read_triples(p) for s, p in files.items()})
+    for text_file in (folder / "text" / "entity2text.txt", folder / "text" / "entity2text.txt.gz"):
+        if text_file.is_file():
+            dataset.entity_text = dict(read_tsv(text_file, columns=2))
+    return dataset
+
+
+def load_triples_factories(name: str, train, valid, test) -> KGDataset:
+    """A dataset from three pykeen ``TriplesFactory`` objects (their labeled triples)."""
+    factories = {"train": train, "valid": valid, "test": test}
+    return KGDataset.from_labeled(name, {s: [tuple(t) for t in f.triples.tolist()] for s, f in factories.items()})
+
+
+def load_networkx(graph, relation_attr: str = "relation", split_attr: str = "split",
+                  fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0,
+                  name: str = "networkx") -> KGDataset:
+    """A dataset from a networkx (Multi)DiGraph; nodes become entity labels (``str(node)``).
+
+    The relation of an edge is its ``relation_attr`` attribute, else (multigraphs) its key. An
+    edge's split is its ``split_attr`` attribute when every edge has one, else the edges are
+    shuffled with ``seed`` and cut by ``fractions``.
+    """
+    if not graph.is_directed():
+        raise DataError(f"{name}: a knowledge graph must be directed (got {type(graph).__name__})")
+    edges = graph.edges(keys=True, data=True) if graph.is_multigraph() else ((h, t, None, d) for h, t, d in graph.edges(data=True))
+    triples, split_of = [], []
+    for head, tail, key, attrs in edges:
+        relation = attrs.get(relation_attr, key)
+        if relation is None:
+            raise DataError(f"{name}: edge ({head!r}, {tail!r}) has no '{relation_attr}' attribute or key")
+        triples.append((str(head), str(relation), str(tail)))
+        split_of.append(attrs.get(split_attr))
+    if not triples:
+        raise DataError(f"{name}: the graph has no edges")
+    if all(s is not None for s in split_of):
+        unknown = sorted({s for s in split_of if s not in SPLITS})
+        if unknown:
+            raise DataError(f"{name}: edge '{split_attr}' values must be train/valid/test, found {unknown}")
+        labeled = {s: [t for t, sp in zip(triples, split_of) if sp == s] for s in SPLITS}
+    else:
+        order = list(range(len(triples)))
+        random.Random(seed).shuffle(order)
+        cut1 = int(fractions[0] * len(order))
+        cut2 = cut1 + int(fractions[1] * len(order))
+        parts = {"train": order[:cut1], "valid": order[cut1:cut2], "test": order[cut2:]}
+        labeled = {s: [triples[i] for i in idx] for s, idx in parts.items()}
+    return KGDataset.from_labeled(name, labeled)

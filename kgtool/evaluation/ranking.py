@@ -1,0 +1,121 @@
+"""Filtered rank-based evaluation of link prediction, on both sides, against all entities.
+
+For a test triple (h, r, t), the tail side scores (h, r, e) for every entity e, removes every
+other known true tail of (h, r) (the filter: train + valid + test), and ranks t among the rest;
+the head side does the same for (?, r, t). Ties are reported three ways: optimistic (the target
+first among equal scores), pessimistic (last) and realistic (their mean, the expected rank under
+random tie-breaking; the headline). Queries run in batches sized to a memory budget; the filter
+is an :class:`AnswerIndex` built once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from kgtool.data.answers import AnswerIndex
+from kgtool.errors import KGToolError
+
+HITS_AT = (1, 3, 10)
+ScoreAll = Callable[[Tensor, Tensor], Tensor]  # (anchors (b,), relations (b,)) -> (b, num_entities)
+
+
+@dataclass
+class Ranks:
+    """Ranks of ``n`` queries, shape ``(n,)`` each (float: realistic ranks can be halves)."""
+
+    optimistic: Tensor
+    pessimistic: Tensor
+
+    @property
+    def realistic(self) -> Tensor:
+        return (self.optimistic + self.pessimistic) / 2
+
+    def subset(self, mask: Tensor) -> "Ranks":
+        return Ranks(self.optimistic[mask], self.pessimistic[mask])
+
+
+def ranks_from_scores(scores: Tensor, targets: Tensor) -> Ranks:
+    """Ranks of ``targets`` ``(b,)`` in already-filtered ``scores`` ``(b, num_entities)``."""
+    if torch.isnan(scores).any():
+        raise KGToolError("the model produced NaN scores; its parameters are not finite")
+    target_scores = scores.gather(1, targets[:, None])
+    optimistic = 1 + (scores > target_scores).sum(dim=1)
+    pessimistic = (scores >= target_scores).sum(dim=1)
+    return Ranks(optimistic.float().cpu(), pessimistic.float().cpu())
+
+
+def filtered_ranks(score_all: ScoreAll, anchors: Tensor, relations: Tensor, targets: Tensor,
+                   known: AnswerIndex, batch_size: int) -> Ranks:
+    """Filtered ranks of ``targets`` for queries ``(anchors, relations)``, all ``(n,)``.
+
+    ``known`` lists every true answer per query; all but the target are removed (set to -inf)
+    before ranking.
+    """
+    parts = []
+    for start in range(0, len(anchors), batch_size):
+        a, r, t = (x[start:start + batch_size] for x in (anchors, relations, targets))
+        scores = score_all(a, r)
+        target_scores = scores.gather(1, t[:, None])
+        rows, answers = known.lookup(a, r)
+        scores[rows.to(scores.device), answers.to(scores.device)] = float("-inf")
+        scores.scatter_(1, t[:, None], target_scores)
+        parts.append(ranks_from_scores(scores, t))
+    return Ranks(torch.cat([p.optimistic for p in parts]), torch.cat([p.pessimistic for p in parts]))
+
+
+def rank_metrics(ranks: Tensor) -> dict[str, float]:
+    """MRR, MR and Hits@k of ranks ``(n,)``."""
+    metrics = {"mrr": ranks.reciprocal().mean().item(), "mr": ranks.mean().item()}
+    metrics.update({f"hits@{k}": (ranks <= k).float().mean().item() for k in HITS_AT})
+    return metrics
+
+
+def side_metrics(head: Ranks, tail: Ranks, kind: str) -> dict:
+    """``{mrr, mr, hits@k, head: {...}, tail: {...}}`` for one way of breaking ties."""
+    head_ranks, tail_ranks = getattr(head, kind), getattr(tail, kind)
+    return {**rank_metrics(torch.cat([head_ranks, tail_ranks])),
+            "head": rank_metrics(head_ranks), "tail": rank_metrics(tail_ranks)}
+
+
+def link_prediction_metrics(head: Ranks, tail: Ranks, relations: Tensor,
+                            relation_labels: list[str] | None = None) -> dict:
+    """The metrics block of ``metrics.json``: realistic at the top level, optimistic and
+    pessimistic blocks beside it, and realistic per relation when labels are given."""
+    metrics = side_metrics(head, tail, "realistic")
+    metrics["optimistic"] = side_metrics(head, tail, "optimistic")
+    metrics["pessimistic"] = side_metrics(head, tail, "pessimistic")
+    metrics["num_triples"] = len(relations)
+    if relation_labels is not None:
+        per_relation = {}
+        for relation in torch.unique(relations).tolist():
+            mask = relations == relation
+            ranks = torch.cat([head.realistic[mask], tail.realistic[mask]])
+            per_relation[relation_labels[relation]] = {**rank_metrics(ranks), "num_triples": int(mask.sum())}
+        metrics["per_relation"] = per_relation
+    return metrics
+
+
+def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,
+                             relation_labels: list[str] | None = None) -> dict:
+    """Filtered head and tail ranking of ``triples`` ``(n, 3)`` with a model offering
+    ``score_tails(h, r)`` and ``score_heads(r, t)``; ``known_triples`` ``(m, 3)`` is the filter.
+
+    The query batch holds about three ``(batch, num_entities)`` float tensors within the budget.
+    """
+    num_relations = int(known_triples[:, 1].max()) + 1 if len(known_triples) else 1
+    num_relations = max(num_relations, int(triples[:, 1].max()) + 1)
+    batch_size = max(1, memory_budget_mb * 2**20 // (3 * 4 * model.num_entities))
+    device = next(model.parameters()).device
+    h, r, t = triples.to(device).unbind(dim=1)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        tail = filtered_ranks(model.score_tails, h, r, t, AnswerIndex.tails(known_triples, num_relations), batch_size)
+        head = filtered_ranks(lambda tails, rels: model.score_heads(rels, tails), t, r, h,
+                              AnswerIndex.heads(known_triples, num_relations), batch_size)
+    model.train(was_training)
+    return link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels)

@@ -1,0 +1,144 @@
+"""Score functions of the KGE models: one broadcasting formula per model.
+
+Each ``*_interaction`` is a pure function of broadcastable tensors ``h``, ``r``, ``t`` of shape
+``(*batch, dim)`` returning scores of shape ``(*batch,)``; higher means more plausible. The same
+formula scores single triples (``(n, dim)`` each), sampled negatives (``(b, 1, dim)`` against
+``(b, k, dim)``) and all entities (``(b, 1, dim)`` against ``(1, num_entities, dim)``).
+Bilinear models use ``einsum``, which turns the all-entity case into a matrix product instead of
+materialising a ``(b, num_entities, dim)`` tensor.
+
+An :class:`Interaction` adds what a model needs around its formula: how wide its stored rows are,
+how they are initialised, and how rows become the formula's inputs (complex views, phases).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from kgtool.config import ModelConfig
+
+
+def transe_interaction(h: Tensor, r: Tensor, t: Tensor, p_norm: int, margin: float) -> Tensor:
+    """TransE: ``γ - ||h + r - t||_p``. Shapes: real ``(*batch, dim)`` -> ``(*batch,)``."""
+    return margin - torch.linalg.vector_norm(h + r - t, ord=p_norm, dim=-1)
+
+
+def distmult_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
+    """DistMult: ``<h, r, t> = Σ h·r·t``. Shapes: real ``(*batch, dim)`` -> ``(*batch,)``."""
+    return torch.einsum("...d,...d,...d->...", h, r, t)
+
+
+def complex_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
+    """ComplEx: ``Re(Σ h·r·conj(t))``. Shapes: complex ``(*batch, dim)`` -> real ``(*batch,)``."""
+    return torch.einsum("...d,...d,...d->...", h, r, t.conj()).real
+
+
+def rotate_interaction(h: Tensor, r: Tensor, t: Tensor, margin: float) -> Tensor:
+    """RotatE: ``γ - Σ_i |h_i·r_i - t_i|`` with ``|r_i| = 1``.
+
+    Shapes: complex ``(*batch, dim)`` -> real ``(*batch,)``.
+    """
+    return margin - (h * r - t).abs().sum(dim=-1)
+
+
+class Interaction:
+    """A model's formula plus the layout and initialisation of its embedding rows.
+
+    Stored rows are real: ``entity_width`` / ``relation_width`` numbers each. Complex models store
+    ``dim`` (real, imaginary) pairs, viewed as ``dim`` complex numbers without copying.
+    """
+
+    complex_valued = False
+    is_bilinear = False  # scoring all entities is a matrix product (no (b, n, dim) intermediate)
+
+    def __init__(self, config: ModelConfig):
+        self.dim = config.dim
+        self.margin = config.margin
+        self.p_norm = config.p_norm
+        self.init_scale = config.init_scale if config.init_scale is not None else self.default_init_scale()
+
+    @property
+    def entity_width(self) -> int:
+        return 2 * self.dim if self.complex_valued else self.dim
+
+    @property
+    def relation_width(self) -> int:
+        return self.entity_width
+
+    def default_init_scale(self) -> float:
+        """Normal std 1/sqrt(dim) (Glorot-like) unless a model says otherwise."""
+        return 1.0 / math.sqrt(self.dim)
+
+    def reset_parameters(self, entity_weight: Tensor, relation_weight: Tensor) -> None:
+        torch.nn.init.normal_(entity_weight, std=self.init_scale)
+        torch.nn.init.normal_(relation_weight, std=self.init_scale)
+
+    def entities(self, rows: Tensor) -> Tensor:
+        """Stored rows ``(*batch, entity_width)`` -> formula input ``(*batch, dim)``."""
+        return torch.view_as_complex(rows.unflatten(-1, (self.dim, 2))) if self.complex_valued else rows
+
+    def relations(self, rows: Tensor) -> Tensor:
+        return torch.view_as_complex(rows.unflatten(-1, (self.dim, 2))) if self.complex_valued else rows
+
+    def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+class TransE(Interaction):
+    def default_init_scale(self) -> float:
+        # RotatE reference code: uniform in ±(γ + 2) / dim.
+        return (self.margin + 2.0) / self.dim
+
+    def reset_parameters(self, entity_weight: Tensor, relation_weight: Tensor) -> None:
+        torch.nn.init.uniform_(entity_weight, -self.init_scale, self.init_scale)
+        torch.nn.init.uniform_(relation_weight, -self.init_scale, self.init_scale)
+
+    def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
+        return transe_interaction(h, r, t, self.p_norm, self.margin)
+
+
+class DistMult(Interaction):
+    is_bilinear = True
+
+    def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
+        return distmult_interaction(h, r, t)
+
+
+class ComplEx(Interaction):
+    complex_valued = True
+    is_bilinear = True
+
+    def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
+        return complex_interaction(h, r, t)
+
+
+class RotatE(TransE):
+    """Entities are complex; a relation is ``dim`` phases, stored as in the RotatE code.
+
+    The code stores a relation as numbers in ±bound (bound = init scale) and reads the phase as
+    ``value * π / bound``, which sets how fast phases move under a given learning rate; we keep
+    that so its published hyperparameters transfer.
+    """
+
+    complex_valued = True
+
+    @property
+    def relation_width(self) -> int:
+        return self.dim
+
+    def relations(self, rows: Tensor) -> Tensor:
+        return torch.polar(torch.ones_like(rows), rows * (math.pi / self.init_scale))
+
+    def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
+        return rotate_interaction(h, r, t, self.margin)
+
+
+INTERACTIONS: dict[str, type[Interaction]] = {
+    "transe": TransE,
+    "distmult": DistMult,
+    "complex": ComplEx,
+    "rotate": RotatE,
+}

@@ -1,0 +1,95 @@
+"""KGEModel: embedding tables plus one interaction, scoring triples, candidates or all entities."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from kgtool.config import ModelConfig
+from kgtool.kge.interactions import INTERACTIONS
+
+
+class KGEModel(nn.Module):
+    """Entity and relation embeddings scored by one of TransE, DistMult, ComplEx or RotatE.
+
+    With ``reciprocal=True`` the relation table holds an inverse for each relation (ids
+    ``num_relations + r``), and head prediction ``(?, r, t)`` is asked as tail prediction
+    ``(t, r⁻¹, ?)``, as in Lacroix et al. (2018).
+
+    :param max_chunk_elements: cap on the elements of any ``(b, chunk, dim)`` intermediate when
+        scoring all entities with a distance model; bounds memory regardless of graph size.
+    """
+
+    def __init__(self, config: ModelConfig, num_entities: int, num_relations: int,
+                 reciprocal: bool = False, max_chunk_elements: int = 2**24):
+        super().__init__()
+        self.interaction = INTERACTIONS[config.name](config)
+        self.num_entities = num_entities
+        self.num_relations = num_relations
+        self.reciprocal = reciprocal
+        self.max_chunk_elements = max_chunk_elements
+        relation_rows = num_relations * (2 if reciprocal else 1)
+        self.entity_embeddings = nn.Embedding(num_entities, self.interaction.entity_width)
+        self.relation_embeddings = nn.Embedding(relation_rows, self.interaction.relation_width)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.interaction.reset_parameters(self.entity_embeddings.weight.data, self.relation_embeddings.weight.data)
+
+    def entities(self, ids: Tensor) -> Tensor:
+        """Formula inputs for entity ids of any shape ``(*s,)`` -> ``(*s, dim)``."""
+        return self.interaction.entities(self.entity_embeddings(ids))
+
+    def relations(self, ids: Tensor) -> Tensor:
+        return self.interaction.relations(self.relation_embeddings(ids))
+
+    def all_entities(self) -> Tensor:
+        """``(num_entities, dim)``."""
+        return self.interaction.entities(self.entity_embeddings.weight)
+
+    def inverse(self, relations: Tensor) -> Tensor:
+        return relations + self.num_relations
+
+    def score_hrt(self, triples: Tensor) -> Tensor:
+        """Scores of triples ``(n, 3)`` -> ``(n,)``."""
+        h, r, t = triples.unbind(dim=-1)
+        return self.interaction.score(self.entities(h), self.relations(r), self.entities(t))
+
+    def score_tail_candidates(self, heads: Tensor, relations: Tensor, candidates: Tensor) -> Tensor:
+        """Scores of ``(h, r, c)`` for ``heads``, ``relations`` ``(b,)`` and ``candidates``
+        ``(b, k)`` (or ``(1, k)``, shared by all rows) -> ``(b, k)``."""
+        h, r = self.entities(heads)[:, None], self.relations(relations)[:, None]
+        return self.interaction.score(h, r, self.entities(candidates))
+
+    def score_head_candidates(self, relations: Tensor, tails: Tensor, candidates: Tensor) -> Tensor:
+        """Scores of ``(c, r, t)`` with ``candidates`` ``(b, k)`` or ``(1, k)`` -> ``(b, k)``."""
+        r, t = self.relations(relations)[:, None], self.entities(tails)[:, None]
+        return self.interaction.score(self.entities(candidates), r, t)
+
+    def score_tails(self, heads: Tensor, relations: Tensor) -> Tensor:
+        """Scores of ``(h, r, e)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""
+        h, r = self.entities(heads)[:, None], self.relations(relations)[:, None]
+        return self._score_all(lambda e: self.interaction.score(h, r, e), len(heads))
+
+    def score_heads(self, relations: Tensor, tails: Tensor) -> Tensor:
+        """Scores of ``(e, r, t)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""
+        if self.reciprocal:
+            return self.score_tails(tails, self.inverse(relations))
+        r, t = self.relations(relations)[:, None], self.entities(tails)[:, None]
+        return self._score_all(lambda e: self.interaction.score(e, r, t), len(relations))
+
+    def _score_all(self, score_against, batch_size: int) -> Tensor:
+        """Apply ``score_against(entities (1, chunk, dim)) -> (b, chunk)`` over entity chunks."""
+        entities = self.all_entities()[None]
+        if self.interaction.is_bilinear:
+            return score_against(entities)
+        chunk = max(1, self.max_chunk_elements // max(1, batch_size * self.interaction.entity_width))
+        return torch.cat([score_against(entities[:, i:i + chunk]) for i in range(0, self.num_entities, chunk)], dim=1)
+
+    def penalty(self, kind: str, entity_ids: Tensor, relation_ids: Tensor) -> Tensor:
+        """Per-example L2 (``Σ|x|²``) or N3 (``Σ|x|³``, Lacroix et al. 2018) of the formula inputs
+        a batch uses: ``entity_ids`` ``(b, *)``, ``relation_ids`` ``(b,)``; complex numbers count
+        by modulus. Returns a scalar, summed over rows and divided by ``b``."""
+        power = 2 if kind == "l2" else 3
+        parts = (self.entities(entity_ids), self.relations(relation_ids))
+        return sum(x.abs().pow(power).sum() for x in parts) / len(relation_ids)

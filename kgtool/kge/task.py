@@ -1,0 +1,151 @@
+"""KGETask: what the shared training loop needs to train and judge a KGE model on a KGDataset.
+
+Training examples depend on ``training.scoring``:
+
+- ``negatives``: the training triples; each is scored against ``k`` corrupted triples.
+- ``1vsall``: the training triples as queries ``(h, r, ?)`` (and ``(?, r, t)``), each scored
+  against all entities with its one answer as the target.
+- ``kvsall``: the distinct queries of the training triples, each scored against all entities
+  with all of its training answers as targets.
+
+With reciprocal relations every triple ``(h, r, t)`` also trains ``(t, r⁻¹, h)`` and all
+queries are tail queries.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from kgtool.config import Config
+from kgtool.data.answers import AnswerIndex
+from kgtool.data.kg import KGDataset
+from kgtool.evaluation.ranking import evaluate_link_prediction
+from kgtool.kge import losses
+from kgtool.kge.model import KGEModel
+from kgtool.kge.negatives import CorruptionSampler, head_corruption_probability
+
+
+class KGETask:
+    headline_metric = "mrr"
+
+    def __init__(self, config: Config, dataset: KGDataset):
+        self.config = config
+        self.dataset = dataset
+        self.training = config.training
+        self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
+                              reciprocal=self.training.reciprocal)
+        self.queries = self._training_queries()
+        self.weights = self._subsampling_weights() if self.training.subsampling else None
+        if self.training.scoring == "negatives":
+            head_probability = head_corruption_probability(dataset.train, dataset.num_relations,
+                                                           self.training.negative_sampler)
+            if self.training.reciprocal:
+                head_probability = torch.zeros(2 * dataset.num_relations)
+            self.sampler = CorruptionSampler(dataset.num_entities, self.training.num_negatives, head_probability)
+        if self.training.scoring == "kvsall":
+            self.answers = AnswerIndex(self.queries[:, 0], self.queries[:, 1], self.queries[:, 2],
+                                       2 * dataset.num_relations)
+            self.queries = torch.unique(self.queries[:, :2], dim=0)
+
+    @classmethod
+    def from_config(cls, config: Config, dataset: KGDataset | None = None) -> "KGETask":
+        from kgtool.data.registry import load_kg
+
+        return cls(config, dataset if dataset is not None else load_kg(config.data.dataset, config.data.data_dir))
+
+    def _training_queries(self) -> Tensor:
+        """Training examples as ``(anchor, relation, answer)`` ``(n, 3)``.
+
+        Relation ids ``>= num_relations`` mark head queries: with reciprocal relations they are
+        the learned inverses; without, ``(t, r + R, h)`` asks ``(?, r, t)`` of the original
+        relation (1vsall/kvsall). Negative sampling keeps the plain triples (it corrupts either
+        side itself) unless relations are reciprocal.
+        """
+        train = self.dataset.train
+        if self.training.scoring == "negatives" and not self.training.reciprocal:
+            return train
+        inverse = torch.stack([train[:, 2], train[:, 1] + self.dataset.num_relations, train[:, 0]], dim=1)
+        return torch.cat([train, inverse])
+
+    def _subsampling_weights(self) -> Tensor:
+        """RotatE's weights ``1 / sqrt(count(h, r) + count(t, r⁻¹))``, counts starting at 4."""
+        q = self.queries
+        R = 2 * self.dataset.num_relations
+
+        def frequency(anchor: Tensor, relation: Tensor) -> Tensor:
+            _, inverse, counts = torch.unique(anchor * R + relation, return_inverse=True, return_counts=True)
+            return counts[inverse].float() + 4
+
+        inverse_relation = (q[:, 1] + self.dataset.num_relations) % R
+        return (frequency(q[:, 0], q[:, 1]) + frequency(q[:, 2], inverse_relation)).rsqrt()
+
+    def num_examples(self) -> int:
+        return len(self.queries)
+
+    def loss(self, example_ids: Tensor, generator: torch.Generator) -> Tensor:
+        """Loss of the training examples ``example_ids`` ``(b,)``; a scalar."""
+        device = self.model.entity_embeddings.weight.device
+        batch = self.queries[example_ids].to(device)
+        if self.training.scoring == "negatives":
+            weights = self.weights[example_ids].to(device) if self.weights is not None else None
+            loss = self._negative_sampling_loss(batch, generator, weights)
+        else:
+            anchors, relations = batch[:, 0], batch[:, 1]
+            scores = self.score_queries(anchors, relations)
+            if self.training.scoring == "kvsall":
+                labels = self.answers.dense(anchors, relations, self.dataset.num_entities).to(device)
+            else:
+                labels = torch.zeros_like(scores).scatter_(1, batch[:, 2:3], 1.0)
+            loss = losses.all_entities_loss(self.training.loss, scores, labels, self.training.label_smoothing)
+        if self.training.regularizer != "none":
+            entity_ids = batch[:, 0::2]  # anchors and answers; kvsall queries have anchors only
+            relation_ids = batch[:, 1] % self.model.relation_embeddings.num_embeddings
+            penalty = self.model.penalty(self.training.regularizer, entity_ids, relation_ids)
+            loss = loss + self.training.regularizer_weight * penalty
+        return loss
+
+    def score_queries(self, anchors: Tensor, relations: Tensor) -> Tensor:
+        """All-entity scores ``(b, num_entities)`` of tail queries ``(anchor, r)`` and, for ids
+        ``r >= R`` of a non-reciprocal model, head queries ``(?, r - R, anchor)``."""
+        if self.training.reciprocal:
+            return self.model.score_tails(anchors, relations)
+        R = self.dataset.num_relations
+        head = relations >= R
+        scores = anchors.new_empty((len(anchors), self.dataset.num_entities), dtype=torch.float)
+        if (~head).any():
+            scores[~head] = self.model.score_tails(anchors[~head], relations[~head])
+        if head.any():
+            scores[head] = self.model.score_heads(relations[head] - R, anchors[head])
+        return scores
+
+    def _negative_sampling_loss(self, positives: Tensor, generator: torch.Generator, weights: Tensor | None) -> Tensor:
+        corrupt_head, entities = self.sampler.sample(positives.cpu(), generator)
+        corrupt_head, entities = corrupt_head.to(positives.device), entities.to(positives.device)
+        h, r, t = positives.unbind(dim=1)
+        negative = positives.new_empty(entities.shape, dtype=torch.float)
+        if corrupt_head.any():
+            negative[corrupt_head] = self.model.score_head_candidates(r[corrupt_head], t[corrupt_head], entities[corrupt_head])
+        if (~corrupt_head).any():
+            negative[~corrupt_head] = self.model.score_tail_candidates(h[~corrupt_head], r[~corrupt_head], entities[~corrupt_head])
+        positive = self.model.score_hrt(positives)
+        loss_name = self.training.loss
+        if loss_name == "nssa":
+            return losses.nssa_loss(positive, negative, self.training.adversarial_temperature, weights)
+        if loss_name == "margin":
+            return losses.margin_ranking_loss(positive, negative, self.training.loss_margin, weights)
+        if loss_name == "softplus":
+            return losses.softplus_loss(positive, negative, weights)
+        return losses.bce_loss(positive, negative, weights)
+
+    def evaluate(self, split: str) -> dict:
+        labels = self.dataset.relations if self.config.evaluation.per_relation else None
+        return evaluate_link_prediction(self.model, self.dataset.splits[split], self.dataset.all_triples(),
+                                        self.config.evaluation.memory_budget_mb, labels)
+
+    def describe(self) -> str:
+        return self.dataset.describe()
+
+    def extra_state(self) -> dict:
+        """Vocabularies, saved in the checkpoint so predictions can name entities."""
+        return {"entities": self.dataset.entities, "relations": self.dataset.relations}

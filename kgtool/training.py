@@ -1,0 +1,232 @@
+"""The one training loop of kgtool: shuffle, batch, step, validate, keep the best, checkpoint.
+
+It drives any *task* (KGE, GNN) that offers::
+
+    model: torch.nn.Module
+    headline_metric: str                      # key of evaluate()'s result to maximise
+    num_examples() -> int
+    loss(example_ids (b,), generator) -> scalar Tensor
+    evaluate(split) -> dict[str, float]
+    extra_state() -> dict                     # saved with the checkpoint (vocabularies...)
+
+All randomness after initialisation (shuffling, negatives, sampled subgraphs) comes from one
+``torch.Generator`` whose state is checkpointed with the epoch's permutation and position, so a
+resumed run ends with exactly the parameters of an uninterrupted one. Ctrl-C (or SIGTERM) is
+honoured at the next batch boundary: the state is saved and ``KeyboardInterrupt`` raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+from contextlib import contextmanager
+
+import torch
+from tqdm.auto import tqdm
+
+from kgtool.config import Config
+from kgtool.errors import CheckpointError, TrainingError
+from kgtool.run_folder import RunFolder
+
+log = logging.getLogger("kgtool")
+CHECKPOINT_FORMAT = 1
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def build_optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:
+    t = config.training
+    optimizers = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}
+    return optimizers[t.optimizer](model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, config: Config):
+    t = config.training
+    if t.lr_scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=t.lr_step_size, gamma=t.lr_gamma)
+    if t.lr_scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=t.epochs)
+    return None
+
+
+@contextmanager
+def deferred_interrupts():
+    """Turn the first SIGINT/SIGTERM into a flag checked between batches; a second SIGINT
+    interrupts at once. Yields a function telling whether a stop was asked for."""
+    requested = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def ask_to_stop(signum, frame):
+        if requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        requested.append(signum)
+
+    previous = {s: signal.signal(s, ask_to_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+class Trainer:
+    """Trains ``task.model`` as ``config.training`` says, writing into ``folder``."""
+
+    def __init__(self, task, config: Config, folder: RunFolder):
+        self.task = task
+        self.config = config
+        self.training = config.training
+        self.folder = folder
+        self.device = resolve_device(self.training.device)
+        task.model.to(self.device)
+        self.optimizer = build_optimizer(task.model, config)
+        self.scheduler = build_scheduler(self.optimizer, config)
+        self.generator = torch.Generator().manual_seed(self.training.seed)
+        self.epoch = 0  # completed epochs
+        self.batch = 0  # completed batches of the current epoch
+        self.permutation = None  # example order of the current epoch
+        self.epoch_loss = 0.0  # loss summed over the current epoch's examples so far
+        self.best = None  # {"metric", "epoch", "model"} of the best validation so far
+        self.stale_validations = 0
+        self.finished = False
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.config.to_dict(),
+            "model": self.task.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "generator": self.generator.get_state(),
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "permutation": self.permutation,
+            "epoch_loss": self.epoch_loss,
+            "best": self.best,
+            "stale_validations": self.stale_validations,
+            "finished": self.finished,
+            "extra": self.task.extra_state(),
+        }
+
+    def save(self) -> None:
+        self.folder.save_checkpoint(self.state())
+
+    def restore(self, state: dict) -> None:
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{self.folder.checkpoint_path}: unknown checkpoint format {state.get('format')!r}")
+        try:
+            self.task.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None and state["scheduler"] is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            self.generator.set_state(state["generator"])
+        except (KeyError, RuntimeError, ValueError) as error:
+            raise CheckpointError(f"{self.folder.checkpoint_path} does not fit this run's config: "
+                                  f"{str(error).splitlines()[0]}") from None
+        self.epoch, self.batch, self.permutation = state["epoch"], state["batch"], state["permutation"]
+        self.epoch_loss = state["epoch_loss"]
+        self.best, self.stale_validations, self.finished = state["best"], state["stale_validations"], state["finished"]
+
+    # -- the loop ----------------------------------------------------------------------------
+    def train(self) -> None:
+        with deferred_interrupts() as stop_requested:
+            while self.epoch < self.training.epochs and not self.finished:
+                self._train_epoch(stop_requested)
+                self._end_epoch()
+        self._finish()
+
+    def _train_epoch(self, stop_requested) -> None:
+        n = self.task.num_examples()
+        size = self.training.batch_size
+        if self.permutation is None:
+            self.permutation = torch.randperm(n, generator=self.generator)
+        num_batches = math.ceil(n / size)
+        self.task.model.train()
+        started = time.perf_counter()
+        done_before = self.batch
+        bar = tqdm(total=num_batches, initial=self.batch, desc=f"epoch {self.epoch + 1}/{self.training.epochs}",
+                   disable=not self.training.progress, leave=False, unit="batch")
+        with bar:
+            while self.batch < num_batches:
+                ids = self.permutation[self.batch * size:(self.batch + 1) * size]
+                loss = self.task.loss(ids, self.generator)
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise TrainingError(
+                        f"loss became {value} at epoch {self.epoch + 1}, batch {self.batch + 1}; training stopped. "
+                        f"{self._last_checkpoint_note()} Try a lower training.lr or a regularizer.")
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                self.epoch_loss += value * len(ids)
+                self.batch += 1
+                seconds = time.perf_counter() - started
+                rate = min(self.batch * size, n) - done_before * size
+                bar.set_postfix(loss=f"{value:.4f}", ex_per_s=f"{rate / max(seconds, 1e-9):,.0f}")
+                bar.update()
+                if stop_requested():
+                    self.save()
+                    raise KeyboardInterrupt(f"interrupted at epoch {self.epoch + 1}, batch {self.batch}; "
+                                            f"state saved to {self.folder.checkpoint_path}")
+        self.seconds = time.perf_counter() - started
+
+    def _end_epoch(self) -> None:
+        n = self.task.num_examples()
+        record = {"epoch": self.epoch + 1, "loss": self.epoch_loss / n, "seconds": round(self.seconds, 3),
+                  "examples_per_second": round(n / max(self.seconds, 1e-9), 1),
+                  "lr": self.optimizer.param_groups[0]["lr"]}
+        self.epoch += 1
+        self.batch, self.permutation, self.epoch_loss = 0, None, 0.0
+        if self.scheduler is not None:
+            self.scheduler.step()
+        if self.epoch % self.training.eval_every == 0 or self.epoch == self.training.epochs:
+            record["valid"] = self._validate()
+        self.folder.append_log(record)
+        log.info(_describe_epoch(record, self.task.headline_metric))
+        if self.epoch % self.training.checkpoint_every == 0:
+            self.save()
+
+    def _validate(self) -> dict:
+        metrics = self.task.evaluate("valid")
+        metrics = {k: v for k, v in metrics.items() if not isinstance(v, dict)}  # the log keeps the headline numbers
+        value = metrics[self.task.headline_metric]
+        if self.best is None or value > self.best["metric"]:
+            model_state = {k: v.detach().clone() for k, v in self.task.model.state_dict().items()}
+            self.best = {"metric": value, "epoch": self.epoch, "model": model_state}
+            self.stale_validations = 0
+        else:
+            self.stale_validations += 1
+            if self.training.patience and self.stale_validations >= self.training.patience:
+                log.info(f"early stopping: valid {self.task.headline_metric} has not improved on "
+                         f"{self.best['metric']:.4f} (epoch {self.best['epoch']}) for {self.stale_validations} validations")
+                self.finished = True
+        return metrics
+
+    def _finish(self) -> None:
+        """Keep the best validated model, and write the final checkpoint."""
+        if self.best is not None:
+            self.task.model.load_state_dict(self.best["model"])
+        self.finished = True
+        self.save()
+
+    def _last_checkpoint_note(self) -> str:
+        if self.folder.has_checkpoint():
+            return f"The last good checkpoint, {self.folder.checkpoint_path}, is kept."
+        return "No checkpoint had been written yet."
+
+
+def _describe_epoch(record: dict, headline: str) -> str:
+    text = f"epoch {record['epoch']}: loss {record['loss']:.4f}, {record['seconds']:.1f}s"
+    if "valid" in record:
+        text += f", valid {headline} {record['valid'][headline]:.4f}"
+    return text
