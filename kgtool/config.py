@@ -28,7 +28,7 @@ class ModelConfig:
     dim: int = 200  # KGE embedding size; complex dimensions for complex/rotate (2x real numbers)
     margin: float = 9.0  # γ in transe/rotate scores (γ - distance); unused by distmult/complex
     p_norm: int = 1  # transe distance norm: 1 or 2
-    init_scale: Optional[float] = None  # None: the model's paper default (see kgtool.kge.interactions)
+    init_scale: Optional[float] = None  # uniform init bound; None: transe/rotate (γ+2)/dim, else 1/sqrt(dim)
 
 
 @dataclass
@@ -57,7 +57,7 @@ class TrainingConfig:
     reciprocal: bool = False  # learn an inverse relation per relation; predict heads as tails
     subsampling: bool = False  # weigh positives by 1/sqrt(frequency), as the RotatE code does
     batch_size: int = 512  # positive triples (or (h, r) queries for kvsall) per step
-    epochs: int = 200  # passes over the training examples
+    epochs: int = 50  # passes over the training examples
     optimizer: str = "adam"  # adam | adagrad | sgd
     lr: float = 1e-3  # learning rate
     weight_decay: float = 0.0  # optimizer weight decay (GNNs); KGE models use `regularizer`
@@ -66,7 +66,7 @@ class TrainingConfig:
     lr_gamma: float = 0.1  # step scheduler: decay factor
     regularizer: str = "none"  # none | l2 | n3, on the embeddings used in each batch
     regularizer_weight: float = 0.0  # weight of that penalty
-    eval_every: int = 20  # epochs between validation runs (early stopping, best model)
+    eval_every: int = 10  # epochs between validation runs (early stopping, best model)
     patience: int = 5  # validations without improvement before stopping; 0 disables early stopping
     checkpoint_every: int = 10  # epochs between checkpoints (one is always written at the end)
     seed: int = 0  # seeds initialisation, shuffling and negative sampling

@@ -55,8 +55,8 @@ class RunFolder:
         try:
             return torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
         except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise CheckpointError(f"cannot read checkpoint {self.checkpoint_path}: {first_line}") from None
+            raise CheckpointError(f"cannot read checkpoint {self.checkpoint_path}: corrupt, truncated or not "
+                                  f"written by kgtool ({type(error).__name__})") from None
 
     def save_config(self, config: Config) -> None:
         self._atomic_write(self.config_path, lambda f: f.write(config.to_yaml().encode()))

@@ -100,15 +100,16 @@ def link_prediction_metrics(head: Ranks, tail: Ranks, relations: Tensor,
 
 
 def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,
-                             relation_labels: list[str] | None = None) -> dict:
+                             relation_labels: list[str] | None = None, batch_size: int | None = None) -> dict:
     """Filtered head and tail ranking of ``triples`` ``(n, 3)`` with a model offering
     ``score_tails(h, r)`` and ``score_heads(r, t)``; ``known_triples`` ``(m, 3)`` is the filter.
 
-    The query batch holds about three ``(batch, num_entities)`` float tensors within the budget.
+    Unless ``batch_size`` is given, a query batch holds about three ``(batch, num_entities)``
+    float tensors within the budget.
     """
     num_relations = int(known_triples[:, 1].max()) + 1 if len(known_triples) else 1
     num_relations = max(num_relations, int(triples[:, 1].max()) + 1)
-    batch_size = max(1, memory_budget_mb * 2**20 // (3 * 4 * model.num_entities))
+    batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * model.num_entities))
     device = next(model.parameters()).device
     h, r, t = triples.to(device).unbind(dim=1)
     was_training = model.training

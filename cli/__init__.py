@@ -1,0 +1,1 @@
+"""The ``kgtool`` command line, installed as ``kgtool.cli`` (see pyproject.toml)."""

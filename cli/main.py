@@ -1,0 +1,142 @@
+"""The ``kgtool`` command: parse arguments, call one library function, print the result.
+
+Every :class:`~kgtool.errors.KGToolError` becomes one line on stderr and exit status 2;
+Ctrl-C during training saves a checkpoint and exits with status 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from kgtool.config import GNN_MODELS, KGE_MODELS, Config
+from kgtool.errors import KGToolError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        return args.command(args)
+    except KGToolError as error:
+        print(f"kgtool: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as interrupt:
+        detail = f": {interrupt}" if str(interrupt) else ""
+        print(f"kgtool: interrupted{detail}", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kgtool", description="Knowledge-graph embeddings and GNNs.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    fit = commands.add_parser("fit", help="train a model, validate, test, and write a run folder")
+    fit.add_argument("--model", choices=KGE_MODELS + GNN_MODELS, help="model (default: rotate)")
+    fit.add_argument("--dataset", help="a name from `kgtool datasets` or a folder with train/valid/test files")
+    fit.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
+    fit.add_argument("--config", help="YAML file of overrides of the defaults")
+    fit.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                     help="override one config value, e.g. training.lr=0.01 (repeatable)")
+    fit.add_argument("--epochs", type=int, help="shortcut for --set training.epochs=N")
+    fit.add_argument("--batch-size", type=int, help="shortcut for --set training.batch_size=N")
+    fit.add_argument("--sampler", choices=("full", "neighbor", "saint"), help="GNN batches (shortcut for gnn.sampler)")
+    fit.add_argument("--fanout", help="GNN neighbours per layer, e.g. 10,10 (shortcut for gnn.fanout)")
+    fit.add_argument("--output", help="run folder (default: runs/<dataset>-<model>-<time>)")
+    fit.add_argument("--resume", action="store_true", help="continue the run in --output from its checkpoint")
+    fit.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fit.set_defaults(command=run_fit)
+
+    evaluate = commands.add_parser("evaluate", help="recompute a run's metrics from its checkpoint")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--split", choices=("valid", "test"), default="test")
+    evaluate.set_defaults(command=run_evaluate)
+
+    predict = commands.add_parser("predict", help="rank the answers of (head, relation, ?) or (?, relation, tail)")
+    predict.add_argument("run_dir")
+    predict.add_argument("--relation", required=True)
+    side = predict.add_mutually_exclusive_group(required=True)
+    side.add_argument("--head", help="known head: rank tails")
+    side.add_argument("--tail", help="known tail: rank heads")
+    predict.add_argument("--top", type=int, default=10)
+    predict.set_defaults(command=run_predict)
+
+    datasets = commands.add_parser("datasets", help="list the named datasets and their sizes")
+    datasets.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
+    datasets.set_defaults(command=run_datasets)
+    return parser
+
+
+def fit_config(args: argparse.Namespace) -> Config:
+    """Defaults < --config file < flags < --set."""
+    config = Config.load(args.config) if args.config else Config()
+    flags = {"model.name": args.model, "data.dataset": args.dataset, "data.data_dir": args.data_dir,
+             "training.epochs": args.epochs, "training.batch_size": args.batch_size,
+             "gnn.sampler": args.sampler, "gnn.fanout": args.fanout,
+             "training.progress": False if args.no_progress else None}
+    assignments = [f"{key}={value}" for key, value in flags.items() if value is not None]
+    return config.override(assignments + args.assignments)
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    import kgtool
+
+    if args.resume and not args.output:
+        raise KGToolError("--resume needs --output, the run folder to continue")
+    config = None if args.resume else fit_config(args)
+    run = kgtool.fit(config, output=args.output, resume=args.resume)
+    print(format_metrics({split: run.metrics[split] for split in ("valid", "test")}))
+    print(f"run folder: {run.path}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    import kgtool
+
+    run = kgtool.load(args.run_dir)
+    print(format_metrics({args.split: run.evaluate(args.split)}))
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    import kgtool
+
+    run = kgtool.load(args.run_dir)
+    if args.head is not None:
+        ranked, query = run.predict_tails(args.head, args.relation, args.top), f"({args.head}, {args.relation}, ?)"
+    else:
+        ranked, query = run.predict_heads(args.relation, args.tail, args.top), f"(?, {args.relation}, {args.tail})"
+    text = run.dataset.entity_text
+    print(query)
+    print(f"{'rank':>4}  {'score':>10}  entity")
+    for rank, (entity, score) in enumerate(ranked, start=1):
+        label = f"  {text[entity]}" if entity in text else ""
+        print(f"{rank:>4}  {score:>10.4f}  {entity}{label}")
+    return 0
+
+
+def run_datasets(args: argparse.Namespace) -> int:
+    from kgtool.data.registry import KG_DATASETS, data_dir_or_env
+
+    folder = data_dir_or_env(args.data_dir)
+    print(f"{'name':<10} {'entities':>9} {'relations':>9} {'train':>9} {'valid':>7} {'test':>7}  source")
+    for name, s in KG_DATASETS.items():
+        if s.offline:
+            source = "shipped with pykeen (offline)"
+        elif folder is not None and (folder / s.folder).is_dir():
+            source = f"{folder / s.folder}"
+        else:
+            source = "pykeen download (or --data-dir)"
+        print(f"{name:<10} {s.entities:>9,} {s.relations:>9,} {s.triples[0]:>9,} {s.triples[1]:>7,} {s.triples[2]:>7,}  {source}")
+    return 0
+
+
+def format_metrics(blocks: dict[str, dict]) -> str:
+    """A table with a row per split and a column per top-level number (realistic ranks)."""
+    columns = [k for k, v in next(iter(blocks.values())).items() if isinstance(v, float)]
+    lines = [f"{'split':<6}" + "".join(f"{c:>10}" for c in columns)]
+    for split, metrics in blocks.items():
+        lines.append(f"{split:<6}" + "".join(f"{metrics[c]:>10.4f}" for c in columns))
+    return "\n".join(lines)

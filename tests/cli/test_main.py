@@ -1,0 +1,89 @@
+"""The kgtool command: each verb end to end, and one-line errors with a non-zero exit."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kgtool.cli.main import main
+from tests.conftest import REPO
+
+FAST = ["--epochs", "1", "--no-progress", "--set", "model.dim=8", "--set", "training.num_negatives=4"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["fit", "--model", "distmult", "--dataset", "umls", "--output", str(path)] + FAST) == 0
+    return path
+
+
+def test_fit_writes_the_run_folder(run_dir, capsys):
+    for name in ("config.yaml", "checkpoint.pt", "metrics.json", "log.jsonl"):
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for split in ("valid", "test"):
+        block = metrics[split]
+        assert {"mrr", "mr", "hits@1", "hits@3", "hits@10", "head", "tail", "optimistic", "pessimistic"} <= block.keys()
+        assert block["optimistic"]["mrr"] >= block["mrr"] >= block["pessimistic"]["mrr"]
+        assert block["head"].keys() == block["tail"].keys() == {"mrr", "mr", "hits@1", "hits@3", "hits@10"}
+    assert "model:\n  name: distmult" in (run_dir / "config.yaml").read_text()
+
+
+def test_evaluate_reprints_the_saved_metrics(run_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--split", "valid"]) == 0
+    out = capsys.readouterr().out
+    saved = json.loads((run_dir / "metrics.json").read_text())["valid"]["mrr"]
+    assert f"{saved:.4f}" in out.splitlines()[1]
+
+
+def test_predict_ranks_tails_and_heads(run_dir, capsys):
+    assert main(["predict", str(run_dir), "--head", "acquired_abnormality", "--relation", "location_of", "--top", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "(acquired_abnormality, location_of, ?)" and len(lines) == 5
+    scores = [float(line.split()[1]) for line in lines[2:]]
+    assert scores == sorted(scores, reverse=True)
+    assert main(["predict", str(run_dir), "--tail", "virus", "--relation", "location_of", "--top", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+
+def test_datasets_lists_sizes(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "umls" in out and "5,216" in out and "fb15k237" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fit", "--set", "training.lr=abc"], "training.lr must be float"),
+    (["fit", "--dataset", "/no/such/folder"], "neither a known name"),
+    (["fit", "--set", "bogus=1"], "--set bogus: unknown key"),
+    (["fit", "--resume"], "--resume needs --output"),
+    (["evaluate", "/no/such/run"], "is not a run folder"),
+])
+def test_errors_are_one_line_with_nonzero_exit(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kgtool: error: ") and message in err and "\n" not in err
+
+
+def test_unknown_entity_and_corrupt_checkpoint(run_dir, tmp_path, capsys):
+    assert main(["predict", str(run_dir), "--head", "nonexistent", "--relation", "location_of"]) == 2
+    assert "unknown entity 'nonexistent'" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.yaml").write_text((run_dir / "config.yaml").read_text())
+    (broken / "checkpoint.pt").write_bytes((run_dir / "checkpoint.pt").read_bytes()[:100])
+    assert main(["evaluate", str(broken)]) == 2
+    assert "cannot read checkpoint" in capsys.readouterr().err
+
+
+def test_unknown_model_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--model", "bogus"])
+    assert exit_info.value.code == 2 and "invalid choice: 'bogus'" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_same_command():
+    done = subprocess.run([sys.executable, "-m", "kgtool", "datasets"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0 and "kinships" in done.stdout

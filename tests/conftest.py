@@ -1,0 +1,52 @@
+"""Shared test fixtures: small datasets built in memory and the path of the offline benchmark data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from kgtool.config import Config
+from kgtool.data.kg import KGDataset
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def random_dataset(num_entities: int = 30, num_relations: int = 4, num_triples: int = 300, seed: int = 0) -> KGDataset:
+    """A random graph (deduplicated triples) cut into 80/10/10 splits; every id appears in train."""
+    g = torch.Generator().manual_seed(seed)
+    triples = torch.stack([torch.randint(num_entities, (num_triples,), generator=g),
+                           torch.randint(num_relations, (num_triples,), generator=g),
+                           torch.randint(num_entities, (num_triples,), generator=g)], dim=1)
+    triples = torch.unique(triples, dim=0)
+    triples = triples[torch.randperm(len(triples), generator=g)]
+    n = len(triples)
+    splits = {"train": triples[: int(0.8 * n)], "valid": triples[int(0.8 * n): int(0.9 * n)], "test": triples[int(0.9 * n):]}
+    cover = torch.stack([torch.arange(num_entities), torch.arange(num_entities) % num_relations,
+                         torch.arange(num_entities).roll(1)], dim=1)
+    splits["train"] = torch.cat([splits["train"], cover])
+    return KGDataset(name="random", entities=[f"e{i}" for i in range(num_entities)],
+                     relations=[f"r{i}" for i in range(num_relations)], splits=splits)
+
+
+@pytest.fixture
+def tiny_dataset() -> KGDataset:
+    return random_dataset()
+
+
+def small_config(**sections) -> Config:
+    """A config that trains in a second or two on UMLS; ``sections``: {"training": {...}}."""
+    values = {"model": {"dim": 16}, "training": {"epochs": 2, "eval_every": 1, "batch_size": 256,
+                                                 "num_negatives": 8, "progress": False}}
+    for name, overrides in sections.items():
+        values.setdefault(name, {}).update(overrides)
+    return Config.from_dict(values)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"offline benchmark data not found at {SHARED_DATA}")
+    return SHARED_DATA

@@ -1,0 +1,78 @@
+"""Score functions against formulas written out element by element, and the broadcasting paths
+(single triples, candidates, all entities, chunked) against each other."""
+
+import cmath
+import math
+
+import pytest
+import torch
+
+from kgtool.config import ModelConfig
+from kgtool.kge.interactions import complex_interaction, distmult_interaction, rotate_interaction, transe_interaction
+from kgtool.kge.model import KGEModel
+
+MODELS = ["transe", "distmult", "complex", "rotate"]
+
+
+def test_formulas_against_scalar_loops():
+    g = torch.Generator().manual_seed(0)
+    h, r, t = (torch.randn(5, generator=g, dtype=torch.float64) for _ in range(3))
+    for p in (1, 2):
+        expected = 3.0 - sum(abs(a + b - c) ** p for a, b, c in zip(h, r, t)) ** (1 / p)
+        assert transe_interaction(h, r, t, p, 3.0).item() == pytest.approx(expected.item())
+    assert distmult_interaction(h, r, t).item() == pytest.approx(sum(a * b * c for a, b, c in zip(h, r, t)).item())
+    hc, rc, tc = (torch.randn(5, generator=g, dtype=torch.complex128) for _ in range(3))
+    expected = sum((a * b * c.conjugate()).real for a, b, c in zip(hc.tolist(), rc.tolist(), tc.tolist()))
+    assert complex_interaction(hc, rc, tc).item() == pytest.approx(expected)
+    phases = torch.rand(5, generator=g, dtype=torch.float64) * 6
+    rotation = torch.polar(torch.ones_like(phases), phases)
+    expected = 9.0 - sum(abs(a * cmath.exp(1j * p) - c) for a, p, c in zip(hc.tolist(), phases.tolist(), tc.tolist()))
+    assert rotate_interaction(hc, rotation, tc, 9.0).item() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("reciprocal", [False, True])
+def test_all_scoring_paths_agree(name, reciprocal):
+    torch.manual_seed(0)
+    model = KGEModel(ModelConfig(name=name, dim=6, p_norm=2), num_entities=25, num_relations=4,
+                     reciprocal=reciprocal, max_chunk_elements=40)  # forces many entity chunks
+    triples = torch.tensor([[0, 1, 2], [3, 0, 24], [7, 3, 7], [24, 2, 0]])
+    h, r, t = triples.unbind(1)
+    direct = model.score_hrt(triples)
+    tails = model.score_tails(h, r)
+    assert tails.shape == (4, 25)
+    assert torch.allclose(tails[torch.arange(4), t], direct, atol=1e-5)
+    candidates = torch.tensor([[2, 5, 9]] * 4)
+    assert torch.allclose(model.score_tail_candidates(h, r, candidates), tails[:, [2, 5, 9]], atol=1e-5)
+    shared = model.score_tail_candidates(h, r, candidates[:1])
+    assert torch.allclose(shared, tails[:, [2, 5, 9]], atol=1e-5)
+    heads = model.score_heads(r, t)
+    if reciprocal:  # heads are asked as (t, r⁻¹, ?)
+        inverse = torch.stack([t, r + 4, h], dim=1)
+        assert torch.allclose(heads[torch.arange(4), h], model.score_hrt(inverse), atol=1e-5)
+    else:
+        assert torch.allclose(heads[torch.arange(4), h], direct, atol=1e-5)
+        assert torch.allclose(model.score_head_candidates(r, t, candidates), heads[:, [2, 5, 9]], atol=1e-5)
+
+
+def test_rotate_relations_are_unit_rotations_and_init_follows_reference_code():
+    config = ModelConfig(name="rotate", dim=50, margin=9.0)
+    model = KGEModel(config, num_entities=10, num_relations=3)
+    bound = (9.0 + 2.0) / 50
+    assert model.entity_embeddings.weight.abs().max() <= bound
+    assert model.entity_embeddings.weight.shape == (10, 100)  # 50 complex numbers
+    rotations = model.relations(torch.arange(3))
+    assert torch.allclose(rotations.abs(), torch.ones(3, 50))
+    phases = model.relation_embeddings.weight * math.pi / bound
+    assert phases.abs().max() <= math.pi + 1e-6
+    assert torch.allclose(rotations.angle(), phases, atol=1e-5)
+
+
+def test_penalties():
+    model = KGEModel(ModelConfig(name="complex", dim=2), num_entities=3, num_relations=1)
+    with torch.no_grad():
+        model.entity_embeddings.weight.copy_(torch.tensor([[3.0, 4.0, 0, 0], [0, 0, 0, 1], [1, 0, 0, 0]]))
+        model.relation_embeddings.weight.fill_(0)
+    entities, relations = torch.tensor([[0, 1]]), torch.tensor([0])
+    assert model.penalty("n3", entities, relations).item() == pytest.approx(5**3 + 1)  # moduli cubed
+    assert model.penalty("l2", entities, relations).item() == pytest.approx(25 + 1)
