@@ -69,12 +69,13 @@ class Interaction:
         return self.entity_width
 
     def default_init_scale(self) -> float:
-        """Normal std 1/sqrt(dim) (Glorot-like) unless a model says otherwise."""
+        """Bound of the uniform initialisation: 1/sqrt(dim) unless a model says otherwise."""
         return 1.0 / math.sqrt(self.dim)
 
     def reset_parameters(self, entity_weight: Tensor, relation_weight: Tensor) -> None:
-        torch.nn.init.normal_(entity_weight, std=self.init_scale)
-        torch.nn.init.normal_(relation_weight, std=self.init_scale)
+        """Uniform in ±init_scale, as the RotatE reference code initialises every model."""
+        torch.nn.init.uniform_(entity_weight, -self.init_scale, self.init_scale)
+        torch.nn.init.uniform_(relation_weight, -self.init_scale, self.init_scale)
 
     def entities(self, rows: Tensor) -> Tensor:
         """Stored rows ``(*batch, entity_width)`` -> formula input ``(*batch, dim)``."""
@@ -89,12 +90,8 @@ class Interaction:
 
 class TransE(Interaction):
     def default_init_scale(self) -> float:
-        # RotatE reference code: uniform in ±(γ + 2) / dim.
+        # RotatE reference code: (γ + 2) / dim, which ties the initial distances to the margin.
         return (self.margin + 2.0) / self.dim
-
-    def reset_parameters(self, entity_weight: Tensor, relation_weight: Tensor) -> None:
-        torch.nn.init.uniform_(entity_weight, -self.init_scale, self.init_scale)
-        torch.nn.init.uniform_(relation_weight, -self.init_scale, self.init_scale)
 
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         return transe_interaction(h, r, t, self.p_norm, self.margin)
