@@ -50,6 +50,7 @@ class TrainingConfig:
     scoring: str = "negatives"  # negatives | 1vsall | kvsall
     negative_sampler: str = "uniform"  # uniform | bernoulli (which side to corrupt)
     num_negatives: int = 64  # negatives per positive triple
+    shared_negatives: bool = False  # one set of negatives per batch, shared by all its positives (DGL-KE, PBG)
     loss: str = "nssa"  # negatives: nssa | margin | softplus | bce; 1vsall: ce | bce; kvsall: bce | ce
     adversarial_temperature: float = 1.0  # α of the self-adversarial (nssa) loss
     loss_margin: float = 1.0  # λ of the margin ranking loss
@@ -61,6 +62,7 @@ class TrainingConfig:
     optimizer: str = "adam"  # adam | adagrad | sgd
     lr: float = 1e-3  # learning rate
     weight_decay: float = 0.0  # optimizer weight decay (GNNs); KGE models use `regularizer`
+    sparse: bool = False  # KGE: sparse embedding gradients, so a step costs O(batch) rows, not O(entities)
     lr_scheduler: str = "none"  # none | step | cosine
     lr_step_size: int = 100  # step scheduler: epochs between decays
     lr_gamma: float = 0.1  # step scheduler: decay factor
@@ -139,6 +141,8 @@ class Config:
             raise ConfigError(f"training.lr must be positive, got {t.lr}")
         if not 0 <= t.label_smoothing < 1:
             raise ConfigError(f"training.label_smoothing must be in [0, 1), got {t.label_smoothing}")
+        if t.sparse and t.weight_decay:
+            raise ConfigError("training.sparse does not work with training.weight_decay; use training.regularizer")
         if t.patience < 0 or t.regularizer_weight < 0:
             raise ConfigError("training.patience and training.regularizer_weight must not be negative")
 

@@ -42,7 +42,11 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:
+    """The configured optimizer; with sparse gradients Adam becomes SparseAdam (lazy moments:
+    only rows in the batch move), while Adagrad and SGD take sparse gradients as they are."""
     t = config.training
+    if t.sparse and t.optimizer == "adam":
+        return torch.optim.SparseAdam(list(model.parameters()), lr=t.lr)
     optimizers = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}
     return optimizers[t.optimizer](model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
 

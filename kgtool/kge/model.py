@@ -18,10 +18,11 @@ class KGEModel(nn.Module):
 
     :param max_chunk_elements: cap on the elements of any ``(b, chunk, dim)`` intermediate when
         scoring all entities with a distance model; bounds memory regardless of graph size.
+    :param sparse: embeddings produce sparse gradients (only the rows a batch uses).
     """
 
     def __init__(self, config: ModelConfig, num_entities: int, num_relations: int,
-                 reciprocal: bool = False, max_chunk_elements: int = 2**24):
+                 reciprocal: bool = False, max_chunk_elements: int = 2**24, sparse: bool = False):
         super().__init__()
         self.interaction = INTERACTIONS[config.name](config)
         self.num_entities = num_entities
@@ -29,8 +30,8 @@ class KGEModel(nn.Module):
         self.reciprocal = reciprocal
         self.max_chunk_elements = max_chunk_elements
         relation_rows = num_relations * (2 if reciprocal else 1)
-        self.entity_embeddings = nn.Embedding(num_entities, self.interaction.entity_width)
-        self.relation_embeddings = nn.Embedding(relation_rows, self.interaction.relation_width)
+        self.entity_embeddings = nn.Embedding(num_entities, self.interaction.entity_width, sparse=sparse)
+        self.relation_embeddings = nn.Embedding(relation_rows, self.interaction.relation_width, sparse=sparse)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

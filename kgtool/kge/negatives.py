@@ -33,16 +33,20 @@ class CorruptionSampler:
 
     :param head_probability: ``(num_relations,)`` chance of corrupting the head; all zeros
         corrupts tails only (as with reciprocal relations, where heads are asked as tails).
+    :param shared: draw one set of ``k`` entities per batch for all its positives, so scoring
+        gathers ``k`` rows instead of ``b·k`` and bilinear scores become a matrix product.
     """
 
-    def __init__(self, num_entities: int, num_negatives: int, head_probability: Tensor):
+    def __init__(self, num_entities: int, num_negatives: int, head_probability: Tensor, shared: bool = False):
         self.num_entities = num_entities
         self.num_negatives = num_negatives
         self.head_probability = head_probability
+        self.shared = shared
 
     def sample(self, positives: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """For ``positives`` ``(b, 3)``: ``corrupt_head`` ``(b,)`` bool and entities ``(b, k)``."""
+        """For ``positives`` ``(b, 3)``: ``corrupt_head`` ``(b,)`` bool and entities ``(b, k)``,
+        or ``(1, k)`` when shared."""
         b = len(positives)
         corrupt_head = torch.rand(b, generator=generator) < self.head_probability[positives[:, 1]]
-        entities = torch.randint(self.num_entities, (b, self.num_negatives), generator=generator)
+        entities = torch.randint(self.num_entities, (1 if self.shared else b, self.num_negatives), generator=generator)
         return corrupt_head, entities

@@ -34,7 +34,7 @@ class KGETask:
         self.dataset = dataset
         self.training = config.training
         self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
-                              reciprocal=self.training.reciprocal)
+                              reciprocal=self.training.reciprocal, sparse=self.training.sparse)
         self.queries = self._training_queries()
         self.weights = self._subsampling_weights() if self.training.subsampling else None
         if self.training.scoring == "negatives":
@@ -42,7 +42,8 @@ class KGETask:
                                                            self.training.negative_sampler)
             if self.training.reciprocal:
                 head_probability = torch.zeros(2 * dataset.num_relations)
-            self.sampler = CorruptionSampler(dataset.num_entities, self.training.num_negatives, head_probability)
+            self.sampler = CorruptionSampler(dataset.num_entities, self.training.num_negatives, head_probability,
+                                             shared=self.training.shared_negatives)
         if self.training.scoring == "kvsall":
             self.answers = AnswerIndex(self.queries[:, 0], self.queries[:, 1], self.queries[:, 2],
                                        2 * dataset.num_relations)
@@ -123,11 +124,16 @@ class KGETask:
         corrupt_head, entities = self.sampler.sample(positives.cpu(), generator)
         corrupt_head, entities = corrupt_head.to(positives.device), entities.to(positives.device)
         h, r, t = positives.unbind(dim=1)
-        negative = positives.new_empty(entities.shape, dtype=torch.float)
-        if corrupt_head.any():
-            negative[corrupt_head] = self.model.score_head_candidates(r[corrupt_head], t[corrupt_head], entities[corrupt_head])
-        if (~corrupt_head).any():
-            negative[~corrupt_head] = self.model.score_tail_candidates(h[~corrupt_head], r[~corrupt_head], entities[~corrupt_head])
+        negative = positives.new_empty((len(positives), entities.shape[1]), dtype=torch.float)
+
+        def candidates(rows: Tensor) -> Tensor:  # (rows, k), or the shared (1, k)
+            return entities if self.sampler.shared else entities[rows]
+
+        head, tail = corrupt_head, ~corrupt_head
+        if head.any():
+            negative[head] = self.model.score_head_candidates(r[head], t[head], candidates(head))
+        if tail.any():
+            negative[tail] = self.model.score_tail_candidates(h[tail], r[tail], candidates(tail))
         positive = self.model.score_hrt(positives)
         loss_name = self.training.loss
         if loss_name == "nssa":

@@ -1,0 +1,63 @@
+"""KGETask's fast paths compute what the plain paths compute."""
+
+import pytest
+import torch
+
+from kgtool.kge.task import KGETask
+from kgtool.training import build_optimizer
+from tests.conftest import random_dataset, small_config
+
+
+def train_steps(config, steps=6):
+    torch.manual_seed(0)
+    task = KGETask(config, random_dataset(num_entities=40, num_relations=3, num_triples=400))
+    optimizer = build_optimizer(task.model, config)
+    generator = torch.Generator().manual_seed(0)
+    for step in range(steps):
+        ids = torch.arange(step * 32, (step + 1) * 32)
+        loss = task.loss(ids, generator)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return task.model.state_dict()
+
+
+@pytest.mark.parametrize("optimizer", ["adagrad", "sgd"])
+@pytest.mark.parametrize("model", ["rotate", "complex"])
+def test_sparse_gradients_give_the_dense_result(optimizer, model):
+    """Row-wise sparse updates touch only the rows a batch uses; for Adagrad and SGD the untouched
+    rows of the dense update do not move either, so both paths must agree."""
+    base = {"model": {"name": model}, "training": {"optimizer": optimizer, "lr": 0.1, "regularizer": "n3",
+                                                   "regularizer_weight": 0.01}}
+    dense = train_steps(small_config(**base))
+    base["training"]["sparse"] = True
+    sparse = train_steps(small_config(**base))
+    for key in dense:
+        assert torch.allclose(dense[key], sparse[key], atol=1e-5), key  # summation order differs
+
+
+def test_sparse_adam_moves_only_the_rows_in_the_batch():
+    config = small_config(training={"sparse": True, "optimizer": "adam", "lr": 0.1})
+    torch.manual_seed(0)
+    task = KGETask(config, random_dataset(num_entities=40, num_relations=3, num_triples=400))
+    before = task.model.entity_embeddings.weight.detach().clone()
+    optimizer = build_optimizer(task.model, config)
+    assert isinstance(optimizer, torch.optim.SparseAdam)
+    task.loss(torch.arange(4), torch.Generator().manual_seed(0)).backward()
+    optimizer.step()
+    moved = (task.model.entity_embeddings.weight.detach() != before).any(dim=1)
+    assert 0 < int(moved.sum()) < 40
+
+
+@pytest.mark.parametrize("model", ["transe", "distmult"])
+def test_shared_negatives_score_like_per_row_copies(model):
+    config = small_config(model={"name": model}, training={"shared_negatives": True, "num_negatives": 5})
+    torch.manual_seed(0)
+    task = KGETask(config, random_dataset(num_entities=40, num_relations=3, num_triples=400))
+    ids = torch.arange(16)
+    shared_loss = task.loss(ids, torch.Generator().manual_seed(1))
+    corrupt_head, entities = task.sampler.sample(task.queries[ids], torch.Generator().manual_seed(1))
+    assert entities.shape == (1, 5)
+    task.sampler.shared = False
+    task.sampler.sample = lambda positives, generator: (corrupt_head, entities.expand(len(positives), 5))
+    assert torch.allclose(task.loss(ids, torch.Generator()), shared_loss, atol=1e-6)
