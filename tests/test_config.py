@@ -45,3 +45,13 @@ def test_yaml_is_safe_loaded(tmp_path):
     path.write_text("training: !!python/object/apply:os.system ['echo hi']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         Config.load(path)
+
+
+def test_every_shipped_config_loads():
+    from tests.conftest import REPO
+
+    files = sorted((REPO / "configs").rglob("*.yaml"))
+    assert len(files) >= 16
+    for path in files:
+        config = Config.load(path)
+        assert config.model.name in path.stem, path

@@ -1,0 +1,177 @@
+"""kgtool against pykeen's pipeline with the same hyperparameters, side by side in one run.
+
+Each (case, library, seed) trains in its own process (so peak RSS is its own), alternating
+kgtool and pykeen, and prints: positive training triples per second, seconds of filtered test
+evaluation (both sides, all entities), peak RSS, and test MRR / Hits@10 (realistic ranks) after
+the same number of epochs. The matmul limit column times a plain ``a @ b`` of the shape that
+scoring all entities for all test queries needs.
+
+    python benchmarks/vs_pykeen.py --dataset umls --epochs 20 --seeds 2
+    python benchmarks/vs_pykeen.py --dataset fb15k237 --data-dir ../shared/data --epochs 1 --cases rotate,transe
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+CASES = {
+    # name: model, dim, scoring, loss, negatives, batch size, lr, margin (γ), temperature (α)
+    "rotate": dict(model="rotate", dim=500, scoring="negatives", loss="nssa", negatives=128, batch=1024, lr=1e-3, margin=9.0, temperature=1.0),
+    "transe": dict(model="transe", dim=500, scoring="negatives", loss="nssa", negatives=128, batch=1024, lr=1e-3, margin=9.0, temperature=1.0),
+    "complex-1vsall": dict(model="complex", dim=256, scoring="1vsall", loss="ce", negatives=0, batch=512, lr=1e-3, margin=0.0, temperature=0.0),
+    "distmult": dict(model="distmult", dim=256, scoring="negatives", loss="softplus", negatives=64, batch=1024, lr=1e-3, margin=0.0, temperature=0.0),
+}
+PYKEEN_MODELS = {"rotate": "RotatE", "transe": "TransE", "complex": "ComplEx", "distmult": "DistMult"}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_kgtool(case: dict, args) -> dict:
+    import tempfile
+
+    import kgtool
+
+    config = {
+        "model": {"name": case["model"], "dim": case["dim"], "margin": case["margin"] or 9.0},
+        "data": {"dataset": args.dataset, "data_dir": args.data_dir},
+        "training": {"scoring": case["scoring"], "loss": case["loss"], "num_negatives": max(case["negatives"], 1),
+                     "adversarial_temperature": case["temperature"] or 1.0, "batch_size": case["batch"],
+                     "lr": case["lr"], "epochs": args.epochs, "eval_every": args.epochs + 1, "patience": 0,
+                     "checkpoint_every": args.epochs, "reciprocal": case["scoring"] != "negatives",
+                     "seed": args.seed, "device": args.device, "progress": False},
+        "evaluation": {"per_relation": False},
+    }
+    with tempfile.TemporaryDirectory() as output:
+        run = kgtool.fit(config, output=f"{output}/run")
+        with open(f"{output}/run/log.jsonl") as log:
+            train_seconds = sum(json.loads(line)["seconds"] for line in log)
+        started = time.perf_counter()
+        metrics = run.evaluate("test")
+        eval_seconds = time.perf_counter() - started
+    return {"train_seconds": train_seconds, "eval_seconds": eval_seconds, "num_train": len(run.dataset.train),
+            "mrr": metrics["mrr"], "hits@10": metrics["hits@10"]}
+
+
+def run_pykeen(case: dict, args) -> dict:
+    from pykeen.pipeline import pipeline
+    from pykeen.triples import TriplesFactory
+
+    from kgtool.data import load_kg
+
+    dataset = load_kg(args.dataset, args.data_dir)
+    entity_to_id = {e: i for i, e in enumerate(dataset.entities)}
+    relation_to_id = {r: i for i, r in enumerate(dataset.relations)}
+
+    def factory(split, inverse=False):
+        return TriplesFactory(mapped_triples=dataset.splits[split], entity_to_id=entity_to_id,
+                              relation_to_id=relation_to_id, create_inverse_triples=inverse)
+
+    negatives = case["scoring"] == "negatives"
+    model_kwargs = {"embedding_dim": case["dim"]}
+    if case["model"] == "transe":
+        model_kwargs["scoring_fct_norm"] = 1
+    kwargs = dict(
+        training=factory("train", inverse=not negatives), validation=factory("valid"), testing=factory("test"),
+        model=PYKEEN_MODELS[case["model"]], model_kwargs=model_kwargs,
+        optimizer="Adam", optimizer_kwargs={"lr": case["lr"]},
+        training_kwargs={"num_epochs": args.epochs, "batch_size": case["batch"], "use_tqdm": False},
+        evaluator_kwargs={"filtered": True}, evaluation_kwargs={"use_tqdm": False},
+        random_seed=args.seed, device="cuda" if args.device.startswith("cuda") else "cpu",
+    )
+    if negatives:
+        kwargs.update(training_loop="sLCWA", negative_sampler="basic",
+                      negative_sampler_kwargs={"num_negs_per_pos": case["negatives"]})
+        if case["loss"] == "nssa":
+            kwargs.update(loss="NSSA", loss_kwargs={"margin": case["margin"], "adversarial_temperature": case["temperature"]})
+        else:
+            kwargs.update(loss="Softplus")
+    else:  # pykeen has no 1vsAll loop; LCWA (KvsAll) with cross-entropy and inverse triples is the closest
+        kwargs.update(training_loop="LCWA", loss="CrossEntropy")
+    result = pipeline(**kwargs)
+    metrics = result.metric_results
+    return {"train_seconds": result.train_seconds, "eval_seconds": result.evaluate_seconds,
+            "num_train": len(dataset.train),
+            "mrr": metrics.get_metric("both.realistic.inverse_harmonic_mean_rank"),
+            "hits@10": metrics.get_metric("both.realistic.hits_at_10")}
+
+
+def matmul_limit_seconds(args) -> float:
+    """Seconds of ``(2·n_test, 256) @ (256, num_entities)``: the floor for bilinear evaluation."""
+    import torch
+
+    from kgtool.data import load_kg
+
+    dataset = load_kg(args.dataset, args.data_dir)
+    a, b = torch.randn(2 * len(dataset.test), 256), torch.randn(256, dataset.num_entities)
+    a @ b
+    started = time.perf_counter()
+    a @ b
+    return time.perf_counter() - started
+
+
+def worker(args) -> None:
+    case = CASES[args.case]
+    result = (run_kgtool if args.library == "kgtool" else run_pykeen)(case, args)
+    result["peak_rss_mb"] = peak_rss_mb()
+    print("RESULT " + json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="umls")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--worker", dest="library", choices=("kgtool", "pykeen"), help=argparse.SUPPRESS)
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.library:
+        return worker(args)
+
+    import torch
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
+          f"{torch.get_num_threads()} threads, device {args.device}; dataset {args.dataset}, {args.epochs} epochs, "
+          f"{args.seeds} seed(s)")
+    print(f"matmul limit (2·n_test x 256 @ 256 x entities): {matmul_limit_seconds(args):.3f}s")
+    header = f"{'case':<15} {'library':<7} {'triples/s':>10} {'eval s':>8} {'RSS MB':>8} {'MRR':>14} {'Hits@10':>8}"
+    print(header)
+    print("-" * len(header))
+    for name in args.cases.split(","):
+        rows = {"kgtool": [], "pykeen": []}
+        for seed in range(args.seeds):
+            for library in ("kgtool", "pykeen"):
+                command = [sys.executable, __file__, "--worker", library, "--case", name, "--seed", str(seed),
+                           "--dataset", args.dataset, "--epochs", str(args.epochs), "--device", args.device]
+                if args.data_dir:
+                    command += ["--data-dir", args.data_dir]
+                done = subprocess.run(command, capture_output=True, text=True)
+                lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+                if done.returncode != 0 or not lines:
+                    print(f"{name} {library} seed {seed} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+                    continue
+                rows[library].append(json.loads(lines[0][len("RESULT "):]))
+        for library, results in rows.items():
+            if not results:
+                continue
+            mean = {k: sum(r[k] for r in results) / len(results) for k in results[0]}
+            spread = max(r["mrr"] for r in results) - min(r["mrr"] for r in results)
+            rate = mean["num_train"] * args.epochs / mean["train_seconds"]
+            print(f"{name:<15} {library:<7} {rate:>10,.0f} {mean['eval_seconds']:>8.2f} {mean['peak_rss_mb']:>8,.0f} "
+                  f"{mean['mrr']:>7.3f} ±{spread / 2:.3f} {mean['hits@10']:>8.3f}")
+
+
+if __name__ == "__main__":
+    main()
