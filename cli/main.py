@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from kgtool.config import GNN_MODELS, KGE_MODELS, Config
+from kgtool.config import GNN_MODELS, KGE_MODELS, Config, read_yaml, resolve_config
 from kgtool.errors import KGToolError
 
 
@@ -70,14 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def fit_config(args: argparse.Namespace) -> Config:
-    """Defaults < --config file < flags < --set."""
-    config = Config.load(args.config) if args.config else Config()
+    """Defaults < the model's defaults < --config file < flags < --set."""
     flags = {"model.name": args.model, "data.dataset": args.dataset, "data.data_dir": args.data_dir,
              "training.epochs": args.epochs, "training.batch_size": args.batch_size,
              "gnn.sampler": args.sampler, "gnn.fanout": args.fanout,
              "training.progress": False if args.no_progress else None}
     assignments = [f"{key}={value}" for key, value in flags.items() if value is not None]
-    return config.override(assignments + args.assignments)
+    values = read_yaml(args.config) if args.config else {}
+    return resolve_config(values, assignments + args.assignments, source=args.config or "config")
 
 
 def run_fit(args: argparse.Namespace) -> int:
@@ -118,6 +118,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_datasets(args: argparse.Namespace) -> int:
+    from kgtool.data.graphs import OGB_NODE, PLANETOID
     from kgtool.data.registry import KG_DATASETS, data_dir_or_env
 
     folder = data_dir_or_env(args.data_dir)
@@ -130,6 +131,8 @@ def run_datasets(args: argparse.Namespace) -> int:
         else:
             source = "pykeen download (or --data-dir)"
         print(f"{name:<10} {s.entities:>9,} {s.relations:>9,} {s.triples[0]:>9,} {s.triples[1]:>7,} {s.triples[2]:>7,}  {source}")
+    print(f"node graphs (--model gcn|gat|sage): {', '.join([*PLANETOID, *OGB_NODE])}, or a folder of "
+          f"nodes.csv and edges.csv; Planetoid sets read <data-dir>/<Name>/raw, else download")
     return 0
 
 

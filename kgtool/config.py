@@ -21,6 +21,17 @@ from kgtool.errors import ConfigError
 KGE_MODELS = ("transe", "distmult", "complex", "rotate")
 GNN_MODELS = ("gcn", "gat", "sage")
 
+# Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
+# (see resolve_config). GNNs: each paper's Cora setup — GCN: Kipf & Welling (2017); GAT:
+# Veličković et al. (2018); GraphSAGE: mean aggregator, the GCN recipe with a wider hidden layer.
+_GNN_TRAINING = {"lr": 0.01, "weight_decay": 5e-4, "epochs": 200, "eval_every": 1, "patience": 0}
+MODEL_DEFAULTS: dict[str, dict] = {
+    "gcn": {"gnn": {"hidden_dim": 16, "dropout": 0.5}, "training": _GNN_TRAINING},
+    "gat": {"gnn": {"hidden_dim": 8, "heads": 8, "output_heads": 1, "dropout": 0.6},
+            "training": {**_GNN_TRAINING, "lr": 0.005}},
+    "sage": {"gnn": {"hidden_dim": 64, "dropout": 0.5}, "training": _GNN_TRAINING},
+}
+
 
 @dataclass
 class ModelConfig:
@@ -37,6 +48,16 @@ class GNNConfig:
     num_layers: int = 2  # message-passing layers
     dropout: float = 0.5  # dropout on features and hidden layers
     sampler: str = "full"  # full | neighbor | saint
+    task: str = "node"  # node (classification) | link (prediction)
+    heads: int = 8  # GAT attention heads of hidden layers (hidden width hidden_dim * heads)
+    output_heads: int = 1  # GAT attention heads of the last layer, averaged
+    norm: str = "none"  # none | batch | layer, after each hidden layer
+    residual: bool = False  # add each hidden layer's input to its output where widths agree
+    fanout: str = "10,10"  # neighbor sampler: neighbours per node at each hop, -1 for all
+    walk_length: int = 2  # saint: random-walk steps from each root (roots: the batch's train nodes)
+    saint_subgraphs: int = 50  # saint: subgraphs pre-sampled to estimate the normalisation
+    decoder: str = "dot"  # link task: dot | mlp
+    link_negatives: int = 1  # link task: random negative edges per positive edge
 
 
 @dataclass
@@ -110,14 +131,7 @@ class Config:
 
     def override(self, assignments: list[str]) -> "Config":
         """Apply ``section.key=value`` (or ``key=value`` for a key unique across sections)."""
-        values = self.to_dict()
-        for assignment in assignments:
-            key, sep, raw = assignment.partition("=")
-            if not sep or not key:
-                raise ConfigError(f"--set '{assignment}': expected key=value")
-            section_name, key = _locate(key.strip(), values)
-            values[section_name][key] = yaml.safe_load(raw) if raw.strip() else None
-        return Config.from_dict(values, source="--set")
+        return Config.from_dict(merge(self.to_dict(), assignments_as_dict(assignments)), source="--set")
 
     def validate(self) -> None:
         """Check choices and ranges so that errors surface before any work is done."""
@@ -141,6 +155,18 @@ class Config:
             raise ConfigError(f"training.lr must be positive, got {t.lr}")
         if not 0 <= t.label_smoothing < 1:
             raise ConfigError(f"training.label_smoothing must be in [0, 1), got {t.label_smoothing}")
+        g = self.gnn
+        _choice("gnn.task", g.task, ("node", "link"))
+        _choice("gnn.sampler", g.sampler, ("full", "neighbor", "saint"))
+        _choice("gnn.norm", g.norm, ("none", "batch", "layer"))
+        _choice("gnn.decoder", g.decoder, ("dot", "mlp"))
+        if g.task == "link" and g.sampler == "saint":
+            raise ConfigError("gnn.sampler=saint supports gnn.task=node only")
+        for name, value in [("gnn.hidden_dim", g.hidden_dim), ("gnn.num_layers", g.num_layers), ("gnn.heads", g.heads),
+                            ("gnn.output_heads", g.output_heads), ("gnn.walk_length", g.walk_length),
+                            ("gnn.saint_subgraphs", g.saint_subgraphs), ("gnn.link_negatives", g.link_negatives)]:
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
         if t.sparse and t.weight_decay:
             raise ConfigError("training.sparse does not work with training.weight_decay; use training.regularizer")
         if t.patience < 0 or t.regularizer_weight < 0:
@@ -151,14 +177,57 @@ class Config:
 
     @classmethod
     def load(cls, path: str | Path) -> "Config":
-        path = Path(path)
-        try:
-            values = yaml.safe_load(path.read_text()) or {}
-        except OSError as error:
-            raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid YAML: {error}") from None
-        return cls.from_dict(values, source=str(path))
+        """A YAML file of overrides, resolved over the defaults (and its model's defaults)."""
+        return resolve_config(read_yaml(path), source=str(path))
+
+
+def read_yaml(path: str | Path) -> dict:
+    """The mapping in a YAML file (safe-loaded); errors name the file."""
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
+    return values
+
+
+def resolve_config(values: dict | None = None, assignments: list[str] = (), source: str = "config") -> Config:
+    """Defaults < the chosen model's MODEL_DEFAULTS < ``values`` (e.g. a YAML file's content)
+    < ``assignments`` (``section.key=value``). Each layer is checked on its own, so an error
+    names where the bad value came from."""
+    values = values or {}
+    Config.from_dict(values, source=source)
+    given = assignments_as_dict(list(assignments))
+    Config.from_dict(given, source="--set")
+    layered = merge(values, given)
+    name = layered.get("model", {}).get("name", ModelConfig.name)
+    return Config.from_dict(merge(MODEL_DEFAULTS.get(name, {}), layered), source=source)
+
+
+def assignments_as_dict(assignments: list[str]) -> dict:
+    """``["training.lr=0.1", "dim=8"]`` -> ``{"training": {"lr": 0.1}, "model": {"dim": 8}}``;
+    values are parsed as YAML scalars."""
+    known = Config().to_dict()
+    values: dict = {}
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set '{assignment}': expected key=value")
+        section_name, leaf = _locate(key.strip(), known)
+        values.setdefault(section_name, {})[leaf] = yaml.safe_load(raw) if raw.strip() else None
+    return values
+
+
+def merge(base: dict, top: dict) -> dict:
+    """``base`` updated by ``top``, section by section (new dicts; inputs unchanged)."""
+    merged = {name: dict(section) for name, section in base.items()}
+    for name, section in top.items():
+        merged[name] = {**merged.get(name, {}), **section} if isinstance(section, dict) else section
+    return merged
 
 
 def _section(config: Config, name: str, source: str):

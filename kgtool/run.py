@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from kgtool.config import GNN_MODELS, Config
-from kgtool.errors import CheckpointError, ConfigError
+from kgtool.config import GNN_MODELS, Config, resolve_config
+from kgtool.errors import CheckpointError, ConfigError, KGToolError
 from kgtool.run_folder import RunFolder
 from kgtool.training import Trainer, resolve_device
 
@@ -48,15 +48,21 @@ class Run:
 
     def predict_tails(self, head: str, relation: str, top: int = 10) -> list[tuple[str, float]]:
         """The ``top`` entities e ranked by the score of ``(head, relation, e)``."""
+        self._require_kge()
         d = self.dataset
         scores = self._no_grad(self.model.score_tails, d.entity_ids([head]), d.relation_ids([relation]))
         return self._top(scores, top)
 
     def predict_heads(self, relation: str, tail: str, top: int = 10) -> list[tuple[str, float]]:
         """The ``top`` entities e ranked by the score of ``(e, relation, tail)``."""
+        self._require_kge()
         d = self.dataset
         scores = self._no_grad(self.model.score_heads, d.relation_ids([relation]), d.entity_ids([tail]))
         return self._top(scores, top)
+
+    def _require_kge(self) -> None:
+        if self.config.model.name in GNN_MODELS:
+            raise KGToolError(f"predict ranks entities of KGE runs; this run's model is {self.config.model.name}, a GNN")
 
     def _no_grad(self, score, *ids: torch.Tensor) -> torch.Tensor:
         device = next(self.model.parameters()).device
@@ -74,7 +80,7 @@ def build_task(config: Config, dataset=None):
     if config.model.name in GNN_MODELS:
         from kgtool.gnn.task import GNNTask
 
-        return GNNTask.from_config(config)
+        return GNNTask.from_config(config, dataset)
     from kgtool.kge.task import KGETask
 
     return KGETask.from_config(config, dataset)
@@ -86,7 +92,7 @@ def as_config(config: Config | dict | str | Path | None) -> Config:
     if isinstance(config, Config):
         return config
     if isinstance(config, dict):
-        return Config.from_dict(config)
+        return resolve_config(config)
     return Config.load(config)
 
 

@@ -8,6 +8,7 @@ It drives any *task* (KGE, GNN) that offers::
     loss(example_ids (b,), generator) -> scalar Tensor
     evaluate(split) -> dict[str, float]
     extra_state() -> dict                     # saved with the checkpoint (vocabularies...)
+    full_batch: bool                          # optional: True takes all examples as one batch
 
 All randomness after initialisation (shuffling, negatives, sampled subgraphs) comes from one
 ``torch.Generator`` whose state is checkpointed with the epoch's permutation and position, so a
@@ -151,7 +152,7 @@ class Trainer:
 
     def _train_epoch(self, stop_requested) -> None:
         n = self.task.num_examples()
-        size = self.training.batch_size
+        size = n if getattr(self.task, "full_batch", False) else self.training.batch_size
         if self.permutation is None:
             self.permutation = torch.randperm(n, generator=self.generator)
         num_batches = math.ceil(n / size)

@@ -55,3 +55,18 @@ def test_every_shipped_config_loads():
     for path in files:
         config = Config.load(path)
         assert config.model.name in path.stem, path
+
+
+def test_layers_model_defaults_file_then_assignments(tmp_path):
+    from kgtool.config import MODEL_DEFAULTS, resolve_config
+
+    path = tmp_path / "gat.yaml"
+    path.write_text("model:\n  name: gat\ntraining:\n  lr: 0.02\n")
+    config = Config.load(path)
+    assert config.gnn.heads == MODEL_DEFAULTS["gat"]["gnn"]["heads"] == 8  # model default beneath the file
+    assert config.training.lr == 0.02  # the file beats the model default
+    config = resolve_config({"model": {"name": "gat"}, "training": {"lr": 0.02}}, ["lr=0.5", "gnn.heads=2"])
+    assert (config.training.lr, config.gnn.heads, config.gnn.dropout) == (0.5, 2, 0.6)
+    assert resolve_config({}).training.lr == Config().training.lr  # KGE models keep the dataclass defaults
+    with pytest.raises(ConfigError, match=r"--set: training.lr must be float"):
+        resolve_config({}, ["lr=fast"])

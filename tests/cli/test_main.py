@@ -87,3 +87,17 @@ def test_unknown_model_is_rejected_by_the_parser(capsys):
 def test_python_dash_m_runs_the_same_command():
     done = subprocess.run([sys.executable, "-m", "kgtool", "datasets"], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0 and "kinships" in done.stdout
+
+
+@pytest.mark.parametrize("sampler", ["full", "neighbor"])
+def test_gnn_fit_and_evaluate_on_cora(tmp_path, shared_data, sampler, capsys):
+    output = tmp_path / sampler
+    argv = ["fit", "--model", "sage", "--dataset", "cora", "--data-dir", str(shared_data), "--sampler", sampler,
+            "--fanout", "5,5", "--batch-size", "64", "--epochs", "2", "--no-progress", "--output", str(output)]
+    assert main(argv) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"accuracy"} and 0 <= metrics["test"]["accuracy"] <= 1
+    assert "gnn:\n  hidden_dim: 64" in (output / "config.yaml").read_text()  # the model's paper defaults
+    capsys.readouterr()
+    assert main(["evaluate", str(output)]) == 0
+    assert f"{metrics['test']['accuracy']:.4f}" in capsys.readouterr().out

@@ -1,0 +1,226 @@
+"""GNN tasks the shared training loop drives: node classification and link prediction.
+
+``GNNTask.from_config(config)`` loads ``config.data.dataset`` and returns the task
+``config.gnn.task`` names. Training examples are training nodes (node task) or training edges
+(link task); ``loss`` gets a batch of their indices and, for ``gnn.sampler``:
+
+- ``full``: one forward pass over the whole graph, the loss on the batch's examples;
+- ``neighbor``: the batch's seed nodes with their sampled neighbourhoods; loss on the seeds;
+- ``saint``: the subgraph random walks from the batch's seed nodes induce; loss on all its
+  training nodes with GraphSAINT's normalisation (node task only).
+
+Evaluation is exact: a full-graph forward pass, then accuracy (ogb's ``Evaluator`` for ogbn-*
+sets) or filtered MRR/Hits of each held-out edge against all nodes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Data
+
+from kgtool.config import Config
+from kgtool.errors import ConfigError
+from kgtool.gnn.heads import LINK_DECODERS, NodeClassifier
+from kgtool.gnn.models import GNNStack
+from kgtool.sampling import RandomWalkSampler, make_node_loader, parse_fanout
+
+class GNNTask:
+    """Shared parts; :meth:`from_config` returns a :class:`NodeClassificationTask` or
+    :class:`LinkPredictionTask`."""
+
+    model: nn.Module
+    headline_metric: str
+
+    def __init__(self, config: Config, data: Data, name: str):
+        self.config, self.dataset, self.name = config, data, name
+
+    @classmethod
+    def from_config(cls, config: Config, data: Data | None = None) -> "GNNTask":
+        """The task of ``config.gnn.task`` on ``data`` (default: ``config.data.dataset``)."""
+        from kgtool.data.graphs import load_graph
+
+        tasks = {"node": NodeClassificationTask, "link": LinkPredictionTask}
+        if data is None:
+            data = load_graph(config.data.dataset, config.data.data_dir)
+        return tasks[config.gnn.task](config, data, config.data.dataset)
+
+    @property
+    def full_batch(self) -> bool:
+        """Each loss is one whole-graph forward pass: the training loop takes one batch an epoch."""
+        return self.config.gnn.sampler == "full"
+
+    def encoder(self, out_dim: int) -> GNNStack:
+        g = self.config.gnn
+        return GNNStack(self.config.model.name, self.dataset.num_features, g.hidden_dim, out_dim, g.num_layers,
+                        g.dropout, g.heads, g.output_heads, g.norm, g.residual)
+
+    def neighbor_loader(self, graph: Data, input_nodes: Tensor):
+        """Called as ``loader(ids)``: the sampled batch around ``input_nodes[ids]``."""
+        try:
+            fanout = parse_fanout(self.config.gnn.fanout)
+        except ValueError as error:
+            raise ConfigError(f"gnn.fanout: {error}") from None
+        return make_node_loader(graph, input_nodes, fanout, batch_size=len(input_nodes))
+
+    def describe(self) -> str:
+        d = self.dataset
+        classes = int(d.y.max()) + 1 if d.y is not None else 0
+        return (f"{self.name}: {d.num_nodes} nodes, {d.num_edges} edges, {d.num_features} features, "
+                f"{classes} classes")
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def _no_grad_eval(self, compute):
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                return compute()
+        finally:
+            self.model.train(was_training)
+
+
+class NodeClassificationTask(GNNTask):
+    headline_metric = "accuracy"
+
+    def __init__(self, config: Config, data: Data, name: str):
+        super().__init__(config, data, name)
+        self.num_classes = int(data.y.max()) + 1
+        self.model = NodeClassifier(self.encoder(self.num_classes))
+        self.train_nodes = data.train_mask.nonzero().flatten()
+        sampler = config.gnn.sampler
+        if sampler == "neighbor":
+            self.loader = self.neighbor_loader(data, self.train_nodes)
+        if sampler == "saint":
+            self.saint = RandomWalkSampler(data.edge_index, data.num_nodes, config.gnn.walk_length)
+            self.saint.generator = torch.Generator().manual_seed(config.training.seed)
+            self.saint.estimate_norms(self.train_nodes, config.training.batch_size, config.gnn.saint_subgraphs)
+
+    def num_examples(self) -> int:
+        return len(self.train_nodes)
+
+    def loss(self, example_ids: Tensor, generator: torch.Generator) -> Tensor:
+        """Cross-entropy of the training nodes ``example_ids`` ``(b,)`` index; a scalar."""
+        d, sampler, device = self.dataset, self.config.gnn.sampler, self._device()
+        if sampler == "full":
+            logits = self.model(d.x.to(device), d.edge_index.to(device))
+            seeds = self.train_nodes[example_ids]
+            return self.model.loss(logits[seeds.to(device)], d.y[seeds].to(device))
+        if sampler == "neighbor":
+            self.loader.node_sampler.generator = generator
+            batch = self.loader(example_ids)
+            logits = self.model(batch.x.to(device), batch.edge_index.to(device))[:batch.batch_size]
+            return self.model.loss(logits, batch.y[:batch.batch_size].to(device))
+        self.saint.generator = generator
+        sub = self.saint.sample(self.train_nodes[example_ids])
+        edge_weight = sub.edge_norm.to(device) if self.config.model.name == "gcn" else None
+        logits = self.model(d.x[sub.n_id].to(device), sub.edge_index.to(device), edge_weight)
+        train = d.train_mask[sub.n_id]
+        weights = sub.node_norm[train].to(device) / len(self.train_nodes)
+        return self.model.loss(logits[train.to(device)], d.y[sub.n_id[train]].to(device), weights)
+
+    def evaluate(self, split: str) -> dict[str, float]:
+        mask = {"valid": self.dataset.val_mask, "test": self.dataset.test_mask}[split]
+        d, device = self.dataset, self._device()
+        logits = self._no_grad_eval(lambda: self.model(d.x.to(device), d.edge_index.to(device)).cpu())
+        return {"accuracy": node_accuracy(logits.argmax(dim=1)[mask], d.y[mask], self.name)}
+
+    def _device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+
+def node_accuracy(predicted: Tensor, labels: Tensor, dataset_name: str = "") -> float:
+    """Share of ``predicted`` ``(n,)`` equal to ``labels`` ``(n,)``; ogb's ``Evaluator`` scores
+    ogbn-* sets, so results compare with the leaderboard's."""
+    if dataset_name.lower().startswith("ogbn-"):
+        from ogb.nodeproppred import Evaluator
+
+        return float(Evaluator(dataset_name.lower()).eval({"y_true": labels[:, None], "y_pred": predicted[:, None]})["acc"])
+    return (predicted == labels).float().mean().item()
+
+
+class LinkPredictionTask(GNNTask):
+    """Predict held-out edges of an undirected graph from node embeddings and a decoder.
+
+    Edges are split 85/5/10 (PyG's ``RandomLinkSplit``, seeded by the caller's global seed);
+    messages pass over training edges only (plus validation edges when testing).
+    """
+
+    headline_metric = "mrr"
+
+    def __init__(self, config: Config, data: Data, name: str):
+        from torch_geometric.transforms import RandomLinkSplit
+
+        super().__init__(config, data, name)
+        g = config.gnn
+        split = RandomLinkSplit(num_val=0.05, num_test=0.1, is_undirected=True, split_labels=True,
+                                add_negative_train_samples=False)
+        self.splits = dict(zip(("train", "valid", "test"), split(data)))
+        decoder = LINK_DECODERS[g.decoder]
+        self.model = nn.ModuleDict({"encoder": self.encoder(g.hidden_dim),
+                                    "decoder": decoder(g.hidden_dim, g.hidden_dim) if g.decoder == "mlp" else decoder()})
+        self.train_edges = self.splits["train"].pos_edge_label_index  # (2, m)
+        if g.sampler == "neighbor":
+            self.loader = self.neighbor_loader(self.splits["train"], torch.arange(data.num_nodes))
+
+    def num_examples(self) -> int:
+        return self.train_edges.size(1)
+
+    def loss(self, example_ids: Tensor, generator: torch.Generator) -> Tensor:
+        """Binary cross-entropy of training edges ``example_ids`` ``(b,)`` against
+        ``gnn.link_negatives`` random node pairs per edge; a scalar."""
+        n, k = self.dataset.num_nodes, self.config.gnn.link_negatives
+        positives = self.train_edges[:, example_ids]
+        negatives = torch.randint(n, (2, k * positives.size(1)), generator=generator)
+        pairs = torch.cat([positives, negatives], dim=1)
+        labels = torch.cat([torch.ones(positives.size(1)), torch.zeros(negatives.size(1))])
+        device = next(self.model.parameters()).device
+        if self.config.gnn.sampler == "neighbor":
+            self.loader.node_sampler.generator = generator
+            nodes, local = torch.unique(pairs, return_inverse=True)
+            batch = self.loader(nodes)
+            z = self.model["encoder"](batch.x.to(device), batch.edge_index.to(device))[:batch.batch_size]
+            pairs = local
+        else:
+            train = self.splits["train"]
+            z = self.model["encoder"](train.x.to(device), train.edge_index.to(device))
+        pairs = pairs.to(device)
+        scores = self.model["decoder"](z[pairs[0]], z[pairs[1]])
+        return nn.functional.binary_cross_entropy_with_logits(scores, labels.to(device))
+
+    def evaluate(self, split: str) -> dict[str, float]:
+        """Filtered MRR/Hits of each held-out edge ``(u, v)``, ranking ``v`` against all nodes."""
+        from kgtool.evaluation.ranking import evaluate_link_prediction
+
+        graph = self.splits[split]
+        device = next(self.model.parameters()).device
+        z = self._no_grad_eval(lambda: self.model["encoder"](graph.x.to(device), graph.edge_index.to(device)))
+        known = torch.cat([s.pos_edge_label_index for s in self.splits.values()], dim=1)
+        as_triples = lambda edges: torch.stack([edges[0], torch.zeros_like(edges[0]), edges[1]], dim=1)
+        # undirected: every known edge is a true answer in both directions
+        known_triples = torch.cat([as_triples(known), as_triples(known.flip(0))])
+        budget = self.config.evaluation.memory_budget_mb * 2**20
+        width = z.size(1) if self.config.gnn.decoder == "mlp" else 1  # the MLP broadcasts (b, n, dim)
+        batch_size = max(1, budget // (3 * 4 * self.dataset.num_nodes * width))
+        metrics = evaluate_link_prediction(PairScorer(self.model, z), as_triples(graph.pos_edge_label_index),
+                                           known_triples, batch_size=batch_size)
+        return {key: metrics[key] for key in ("mrr", "hits@1", "hits@3", "hits@10")}
+
+
+class PairScorer(nn.Module):
+    """Fixed node embeddings ``z`` ``(n, dim)`` and a decoder, offering the KGE scoring verbs
+    (one relation) that kgtool's filtered ranking uses."""
+
+    def __init__(self, model: nn.ModuleDict, z: Tensor):
+        super().__init__()
+        self.model, self.z, self.num_entities = model, z, z.size(0)
+
+    def score_tails(self, heads: Tensor, relations: Tensor) -> Tensor:
+        """:return: shape: (b, n)"""
+        return self.model["decoder"](self.z[heads][:, None], self.z[None])
+
+    def score_heads(self, relations: Tensor, tails: Tensor) -> Tensor:
+        """:return: shape: (b, n)"""
+        return self.model["decoder"](self.z[None], self.z[tails][:, None])
