@@ -84,6 +84,7 @@ class TrainingConfig:
     lr: float = 1e-3  # learning rate
     weight_decay: float = 0.0  # optimizer weight decay (GNNs); KGE models use `regularizer`
     sparse: bool = False  # KGE: sparse embedding gradients, so a step costs O(batch) rows, not O(entities)
+    compile: bool = False  # KGE: fuse the score function with torch.compile (needs a C++ compiler on CPU)
     lr_scheduler: str = "none"  # none | step | cosine
     lr_step_size: int = 100  # step scheduler: epochs between decays
     lr_gamma: float = 0.1  # step scheduler: decay factor

@@ -5,7 +5,8 @@ Each ``*_interaction`` is a pure function of broadcastable tensors ``h``, ``r``,
 formula scores single triples (``(n, dim)`` each), sampled negatives (``(b, 1, dim)`` against
 ``(b, k, dim)``) and all entities (``(b, 1, dim)`` against ``(1, num_entities, dim)``).
 Bilinear models use ``einsum``, which turns the all-entity case into a matrix product instead of
-materialising a ``(b, num_entities, dim)`` tensor.
+materialising a ``(b, num_entities, dim)`` tensor. Complex numbers are real ``(…, dim, 2)`` pairs
+(real, imaginary) rather than a complex dtype, so ``torch.compile`` can fuse the formulas.
 
 An :class:`Interaction` adds what a model needs around its formula: how wide its stored rows are,
 how they are initialised, and how rows become the formula's inputs (complex views, phases).
@@ -31,24 +32,32 @@ def distmult_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
     return torch.einsum("...d,...d,...d->...", h, r, t)
 
 
+def complex_product(a: Tensor, b: Tensor) -> Tensor:
+    """Element-wise product of complex numbers stored as pairs: ``(…, dim, 2)`` each."""
+    a_re, a_im = a.unbind(dim=-1)
+    b_re, b_im = b.unbind(dim=-1)
+    return torch.stack([a_re * b_re - a_im * b_im, a_re * b_im + a_im * b_re], dim=-1)
+
+
 def complex_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
-    """ComplEx: ``Re(Σ h·r·conj(t))``. Shapes: complex ``(*batch, dim)`` -> real ``(*batch,)``."""
-    return torch.einsum("...d,...d,...d->...", h, r, t.conj()).real
+    """ComplEx: ``Re(Σ h·r·conj(t))``. Shapes: pairs ``(*batch, dim, 2)`` -> ``(*batch,)``."""
+    return torch.einsum("...dc,...dc->...", complex_product(h, r), t)
 
 
 def rotate_interaction(h: Tensor, r: Tensor, t: Tensor, margin: float) -> Tensor:
     """RotatE: ``γ - Σ_i |h_i·r_i - t_i|`` with ``|r_i| = 1``.
 
-    Shapes: complex ``(*batch, dim)`` -> real ``(*batch,)``.
+    Shapes: pairs ``(*batch, dim, 2)`` -> ``(*batch,)``.
     """
-    return margin - (h * r - t).abs().sum(dim=-1)
+    moduli = torch.linalg.vector_norm(complex_product(h, r) - t, dim=-1)  # its gradient at 0 is 0, not NaN
+    return margin - moduli.sum(dim=-1)
 
 
 class Interaction:
     """A model's formula plus the layout and initialisation of its embedding rows.
 
     Stored rows are real: ``entity_width`` / ``relation_width`` numbers each. Complex models store
-    ``dim`` (real, imaginary) pairs, viewed as ``dim`` complex numbers without copying.
+    ``dim`` (real, imaginary) pairs and hand the formula ``(…, dim, 2)`` views without copying.
     """
 
     complex_valued = False
@@ -78,11 +87,16 @@ class Interaction:
         torch.nn.init.uniform_(relation_weight, -self.init_scale, self.init_scale)
 
     def entities(self, rows: Tensor) -> Tensor:
-        """Stored rows ``(*batch, entity_width)`` -> formula input ``(*batch, dim)``."""
-        return torch.view_as_complex(rows.unflatten(-1, (self.dim, 2))) if self.complex_valued else rows
+        """Stored rows ``(*batch, entity_width)`` -> formula input ``(*batch, dim)`` (real) or
+        ``(*batch, dim, 2)`` (complex)."""
+        return rows.unflatten(-1, (self.dim, 2)) if self.complex_valued else rows
 
     def relations(self, rows: Tensor) -> Tensor:
-        return torch.view_as_complex(rows.unflatten(-1, (self.dim, 2))) if self.complex_valued else rows
+        return self.entities(rows)
+
+    def modulus(self, x: Tensor) -> Tensor:
+        """``|x|`` per number of a formula input: absolute values, or complex moduli."""
+        return torch.linalg.vector_norm(x, dim=-1) if self.complex_valued else x.abs()
 
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         raise NotImplementedError
@@ -127,7 +141,9 @@ class RotatE(TransE):
         return self.dim
 
     def relations(self, rows: Tensor) -> Tensor:
-        return torch.polar(torch.ones_like(rows), rows * (math.pi / self.init_scale))
+        """Stored values ``(*batch, dim)`` -> unit rotations ``(cos θ, sin θ)`` ``(*batch, dim, 2)``."""
+        phase = rows * (math.pi / self.init_scale)
+        return torch.stack([phase.cos(), phase.sin()], dim=-1)
 
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         return rotate_interaction(h, r, t, self.margin)

@@ -19,12 +19,16 @@ class KGEModel(nn.Module):
     :param max_chunk_elements: cap on the elements of any ``(b, chunk, dim)`` intermediate when
         scoring all entities with a distance model; bounds memory regardless of graph size.
     :param sparse: embeddings produce sparse gradients (only the rows a batch uses).
+    :param compile: fuse the score function with ``torch.compile``, so that scoring candidates
+        does not write ``(b, k, dim)`` intermediates to memory (the first calls compile).
     """
 
     def __init__(self, config: ModelConfig, num_entities: int, num_relations: int,
-                 reciprocal: bool = False, max_chunk_elements: int = 2**24, sparse: bool = False):
+                 reciprocal: bool = False, max_chunk_elements: int = 2**24, sparse: bool = False,
+                 compile: bool = False):
         super().__init__()
         self.interaction = INTERACTIONS[config.name](config)
+        self.score = torch.compile(self.interaction.score, dynamic=True) if compile else self.interaction.score
         self.num_entities = num_entities
         self.num_relations = num_relations
         self.reciprocal = reciprocal
@@ -38,14 +42,15 @@ class KGEModel(nn.Module):
         self.interaction.reset_parameters(self.entity_embeddings.weight.data, self.relation_embeddings.weight.data)
 
     def entities(self, ids: Tensor) -> Tensor:
-        """Formula inputs for entity ids of any shape ``(*s,)`` -> ``(*s, dim)``."""
+        """Formula inputs for entity ids of any shape ``(*s,)`` -> ``(*s, dim)``, or
+        ``(*s, dim, 2)`` for complex models."""
         return self.interaction.entities(self.entity_embeddings(ids))
 
     def relations(self, ids: Tensor) -> Tensor:
         return self.interaction.relations(self.relation_embeddings(ids))
 
     def all_entities(self) -> Tensor:
-        """``(num_entities, dim)``."""
+        """``(num_entities, dim)``, or ``(num_entities, dim, 2)`` for complex models."""
         return self.interaction.entities(self.entity_embeddings.weight)
 
     def inverse(self, relations: Tensor) -> Tensor:
@@ -54,30 +59,30 @@ class KGEModel(nn.Module):
     def score_hrt(self, triples: Tensor) -> Tensor:
         """Scores of triples ``(n, 3)`` -> ``(n,)``."""
         h, r, t = triples.unbind(dim=-1)
-        return self.interaction.score(self.entities(h), self.relations(r), self.entities(t))
+        return self.score(self.entities(h), self.relations(r), self.entities(t))
 
     def score_tail_candidates(self, heads: Tensor, relations: Tensor, candidates: Tensor) -> Tensor:
         """Scores of ``(h, r, c)`` for ``heads``, ``relations`` ``(b,)`` and ``candidates``
         ``(b, k)`` (or ``(1, k)``, shared by all rows) -> ``(b, k)``."""
         h, r = self.entities(heads)[:, None], self.relations(relations)[:, None]
-        return self.interaction.score(h, r, self.entities(candidates))
+        return self.score(h, r, self.entities(candidates))
 
     def score_head_candidates(self, relations: Tensor, tails: Tensor, candidates: Tensor) -> Tensor:
         """Scores of ``(c, r, t)`` with ``candidates`` ``(b, k)`` or ``(1, k)`` -> ``(b, k)``."""
         r, t = self.relations(relations)[:, None], self.entities(tails)[:, None]
-        return self.interaction.score(self.entities(candidates), r, t)
+        return self.score(self.entities(candidates), r, t)
 
     def score_tails(self, heads: Tensor, relations: Tensor) -> Tensor:
         """Scores of ``(h, r, e)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""
         h, r = self.entities(heads)[:, None], self.relations(relations)[:, None]
-        return self._score_all(lambda e: self.interaction.score(h, r, e), len(heads))
+        return self._score_all(lambda e: self.score(h, r, e), len(heads))
 
     def score_heads(self, relations: Tensor, tails: Tensor) -> Tensor:
         """Scores of ``(e, r, t)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""
         if self.reciprocal:
             return self.score_tails(tails, self.inverse(relations))
         r, t = self.relations(relations)[:, None], self.entities(tails)[:, None]
-        return self._score_all(lambda e: self.interaction.score(e, r, t), len(relations))
+        return self._score_all(lambda e: self.score(e, r, t), len(relations))
 
     def _score_all(self, score_against, batch_size: int) -> Tensor:
         """Apply ``score_against(entities (1, chunk, dim)) -> (b, chunk)`` over entity chunks."""
@@ -93,4 +98,4 @@ class KGEModel(nn.Module):
         by modulus. Returns a scalar, summed over rows and divided by ``b``."""
         power = 2 if kind == "l2" else 3
         parts = (self.entities(entity_ids), self.relations(relation_ids))
-        return sum(x.abs().pow(power).sum() for x in parts) / len(relation_ids)
+        return sum(self.interaction.modulus(x).pow(power).sum() for x in parts) / len(relation_ids)

@@ -34,7 +34,8 @@ class KGETask:
         self.dataset = dataset
         self.training = config.training
         self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
-                              reciprocal=self.training.reciprocal, sparse=self.training.sparse)
+                              reciprocal=self.training.reciprocal, sparse=self.training.sparse,
+                              compile=self.training.compile)
         self.queries = self._training_queries()
         self.weights = self._subsampling_weights() if self.training.subsampling else None
         if self.training.scoring == "negatives":

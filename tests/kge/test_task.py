@@ -61,3 +61,19 @@ def test_shared_negatives_score_like_per_row_copies(model):
     task.sampler.shared = False
     task.sampler.sample = lambda positives, generator: (corrupt_head, entities.expand(len(positives), 5))
     assert torch.allclose(task.loss(ids, torch.Generator()), shared_loss, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["rotate"])
+def test_compiled_scores_and_gradients_match_eager(model):
+    """torch.compile fuses the formula; it must compute the same loss and gradients."""
+    results = []
+    for compile in (False, True):
+        config = small_config(model={"name": model}, training={"compile": compile, "shared_negatives": True})
+        torch.manual_seed(0)
+        task = KGETask(config, random_dataset(num_entities=40, num_relations=3, num_triples=400))
+        loss = task.loss(torch.arange(64), torch.Generator().manual_seed(0))
+        loss.backward()
+        results.append((loss.detach(), task.model.entity_embeddings.weight.grad.clone()))
+    assert torch.allclose(results[0][0], results[1][0], atol=1e-5)
+    assert torch.allclose(results[0][1], results[1][1], atol=1e-5)
