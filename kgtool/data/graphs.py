@@ -50,7 +50,8 @@ def load_graph(name_or_path: str, data_dir: str | None = None) -> Data:
 
 
 def load_planetoid(name: str, data_dir: Path | None) -> Data:
-    """Cora, CiteSeer or PubMed with the public Planetoid split, through PyG's ``Planetoid``.
+    """Cora, CiteSeer or PubMed with the public Planetoid split, through PyG's ``Planetoid``,
+    features row-normalised as in the GCN and GAT papers (PyG's ``NormalizeFeatures``).
 
     ``Planetoid`` writes ``processed/`` beside ``raw/``; the raw files may lie in a read-only
     folder, so they are linked into a writable cache folder first.
@@ -70,7 +71,9 @@ def load_planetoid(name: str, data_dir: Path | None) -> Data:
             if not (raw / file.name).exists():
                 (raw / file.name).symlink_to(file.resolve())
     try:
-        return Planetoid(root=str(root), name=name)[0]
+        from torch_geometric.transforms import NormalizeFeatures
+
+        return Planetoid(root=str(root), name=name, transform=NormalizeFeatures())[0]
     except Exception as error:  # PyG raises plain exceptions on missing or corrupt raw files
         raise DataError(f"dataset '{name.lower()}': cannot read Planetoid files under {root / name}: {error}") from None
 
