@@ -79,7 +79,7 @@ class TrainingConfig:
     reciprocal: bool = False  # learn an inverse relation per relation; predict heads as tails
     subsampling: bool = False  # weigh positives by 1/sqrt(frequency), as the RotatE code does
     batch_size: int = 512  # positive triples (or (h, r) queries for kvsall) per step
-    epochs: int = 50  # passes over the training examples
+    epochs: int = 30  # passes over the training examples
     optimizer: str = "adam"  # adam | adagrad | sgd
     lr: float = 1e-3  # learning rate
     weight_decay: float = 0.0  # optimizer weight decay (GNNs); KGE models use `regularizer`

@@ -103,6 +103,7 @@ class Trainer:
         self.best = None  # {"metric", "epoch", "model"} of the best validation so far
         self.stale_validations = 0
         self.finished = False
+        self.seconds = 0.0  # wall time of the last epoch's training batches
 
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:
