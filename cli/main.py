@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from kgtool.config import GNN_MODELS, KGE_MODELS, Config, read_yaml, resolve_config
@@ -17,7 +18,8 @@ from kgtool.errors import KGToolError
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    quiet_rank = os.environ.get("RANK", "0") != "0"  # under torchrun only rank 0 reports progress
+    logging.basicConfig(level=logging.WARNING if quiet_rank else logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         return args.command(args)
     except KGToolError as error:
@@ -87,6 +89,8 @@ def run_fit(args: argparse.Namespace) -> int:
         raise KGToolError("--resume needs --output, the run folder to continue")
     config = None if args.resume else fit_config(args)
     run = kgtool.fit(config, output=args.output, resume=args.resume)
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun rank 0 reports
     print(format_metrics({split: run.metrics[split] for split in ("valid", "test")}))
     print(f"run folder: {run.path}")
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from kgtool import distributed
 from kgtool.config import GNN_MODELS, Config, resolve_config
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
 from kgtool.run_folder import RunFolder
@@ -112,7 +113,12 @@ def fit(config: Config | dict | str | Path | None = None, output: str | Path | N
         instead of ``config.data.dataset``.
     """
     config = as_config(config)
-    folder = RunFolder(output if output is not None else default_output(config))
+    with distributed.process_group(resolve_device(config.training.device)) as device:
+        return _fit(config, output, resume, dataset, device)
+
+
+def _fit(config: Config, output, resume: bool, dataset, device: torch.device) -> Run:
+    folder = RunFolder(distributed.from_main(output if output is not None else default_output(config)))
     if resume:
         if not folder.has_checkpoint():
             raise CheckpointError(f"cannot resume: no checkpoint in {folder.path}")
@@ -120,19 +126,23 @@ def fit(config: Config | dict | str | Path | None = None, output: str | Path | N
     elif folder.has_checkpoint():
         raise ConfigError(f"{folder.path} already holds a run; pass resume=True (--resume) to continue it, "
                           f"or choose another output folder")
+    distributed.barrier()  # no rank may find the folder that rank 0 is about to create
     torch.manual_seed(config.training.seed)
     task = build_task(config, dataset)
-    log.info(task.describe())
-    folder.create()
-    folder.save_config(config)
-    trainer = Trainer(task, config, folder)
+    main = distributed.is_main()
+    if main:
+        log.info(task.describe())
+        folder.create()
+        folder.save_config(config)
+    trainer = Trainer(task, config, folder, device)
     if resume:
         trainer.restore(folder.load_checkpoint(map_location=trainer.device))
     trainer.train()
     metrics = {"valid": task.evaluate("valid"), "test": task.evaluate("test")}
     if trainer.best is not None:
         metrics["best_epoch"] = trainer.best["epoch"]
-    folder.save_metrics(metrics)
+    if main:
+        folder.save_metrics(metrics)
     return Run(config, task, folder, metrics)
 
 

@@ -14,6 +14,11 @@ All randomness after initialisation (shuffling, negatives, sampled subgraphs) co
 ``torch.Generator`` whose state is checkpointed with the epoch's permutation and position, so a
 resumed run ends with exactly the parameters of an uninterrupted one. Ctrl-C (or SIGTERM) is
 honoured at the next batch boundary: the state is saved and ``KeyboardInterrupt`` raised.
+
+Under ``torchrun`` (see :mod:`kgtool.distributed`) every rank walks the same permutation, takes
+its share of each batch and lets DDP average the gradients; the loss of each share is weighted
+by its size, so the update equals the one-process update of the whole batch. Ranks agree on
+the loss and on stop requests after every batch, and only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ import time
 from contextlib import contextmanager
 
 import torch
+from torch import Tensor
 from tqdm.auto import tqdm
 
+from kgtool import distributed
 from kgtool.config import Config
 from kgtool.errors import CheckpointError, TrainingError
 from kgtool.run_folder import RunFolder
@@ -86,13 +93,14 @@ def deferred_interrupts():
 class Trainer:
     """Trains ``task.model`` as ``config.training`` says, writing into ``folder``."""
 
-    def __init__(self, task, config: Config, folder: RunFolder):
+    def __init__(self, task, config: Config, folder: RunFolder, device: torch.device | None = None):
         self.task = task
         self.config = config
         self.training = config.training
         self.folder = folder
-        self.device = resolve_device(self.training.device)
+        self.device = device or resolve_device(self.training.device)
         task.model.to(self.device)
+        self.step_loss = distributed.data_parallel(task, self.device, self.training.sparse)
         self.optimizer = build_optimizer(task.model, config)
         self.scheduler = build_scheduler(self.optimizer, config)
         self.generator = torch.Generator().manual_seed(self.training.seed)
@@ -125,7 +133,10 @@ class Trainer:
         }
 
     def save(self) -> None:
-        self.folder.save_checkpoint(self.state())
+        """Rank 0 writes the checkpoint; the others wait until it is on disk."""
+        if distributed.is_main():
+            self.folder.save_checkpoint(self.state())
+        distributed.barrier()
 
     def restore(self, state: dict) -> None:
         if state.get("format") != CHECKPOINT_FORMAT:
@@ -157,16 +168,17 @@ class Trainer:
         if self.permutation is None:
             self.permutation = torch.randperm(n, generator=self.generator)
         num_batches = math.ceil(n / size)
+        if n - (num_batches - 1) * size < distributed.world_size():
+            num_batches -= 1  # a rank would get no example; these few wait for the next epoch's order
         self.task.model.train()
         started = time.perf_counter()
         done_before = self.batch
         bar = tqdm(total=num_batches, initial=self.batch, desc=f"epoch {self.epoch + 1}/{self.training.epochs}",
-                   disable=not self.training.progress, leave=False, unit="batch")
+                   disable=not (self.training.progress and distributed.is_main()), leave=False, unit="batch")
         with bar:
             while self.batch < num_batches:
                 ids = self.permutation[self.batch * size:(self.batch + 1) * size]
-                loss = self.task.loss(ids, self.generator)
-                value = loss.item()
+                loss, value, stop = self._batch_loss(ids, stop_requested)
                 if not math.isfinite(value):
                     raise TrainingError(
                         f"loss became {value} at epoch {self.epoch + 1}, batch {self.batch + 1}; training stopped. "
@@ -180,11 +192,27 @@ class Trainer:
                 rate = min(self.batch * size, n) - done_before * size
                 bar.set_postfix(loss=f"{value:.4f}", ex_per_s=f"{rate / max(seconds, 1e-9):,.0f}")
                 bar.update()
-                if stop_requested():
+                if stop:
                     self.save()
                     raise KeyboardInterrupt(f"interrupted at epoch {self.epoch + 1}, batch {self.batch}; "
                                             f"state saved to {self.folder.checkpoint_path}")
         self.seconds = time.perf_counter() - started
+
+    def _batch_loss(self, ids: Tensor, stop_requested) -> tuple[Tensor, float, bool]:
+        """This process's loss of batch ``ids`` ``(b,)``, the batch's mean loss over all ranks,
+        and whether any rank was asked to stop.
+
+        A rank's loss is the mean over its share times ``world · share / b``, so that DDP's
+        average of the gradients is the gradient of the whole batch's mean loss.
+        """
+        if not distributed.is_distributed():
+            loss = self.step_loss(ids, self.generator)
+            return loss, loss.item(), stop_requested()
+        share = distributed.shard(ids)
+        generator = distributed.batch_generator(self.generator, self.training.seed, self.epoch, self.batch)
+        loss = self.step_loss(share, generator) * (len(share) * distributed.world_size() / len(ids))
+        loss_sum, stops = distributed.sum_over_ranks([loss.item(), float(stop_requested())])
+        return loss, loss_sum / distributed.world_size(), stops > 0
 
     def _end_epoch(self) -> None:
         n = self.task.num_examples()
@@ -197,8 +225,9 @@ class Trainer:
             self.scheduler.step()
         if self.epoch % self.training.eval_every == 0 or self.epoch == self.training.epochs:
             record["valid"] = self._validate()
-        self.folder.append_log(record)
-        log.info(_describe_epoch(record, self.task.headline_metric))
+        if distributed.is_main():
+            self.folder.append_log(record)
+            log.info(_describe_epoch(record, self.task.headline_metric))
         if self.epoch % self.training.checkpoint_every == 0:
             self.save()
 

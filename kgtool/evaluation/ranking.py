@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from kgtool import distributed
 from kgtool.data.answers import AnswerIndex
 from kgtool.errors import KGToolError
 
@@ -103,6 +104,7 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
                              relation_labels: list[str] | None = None, batch_size: int | None = None) -> dict:
     """Filtered head and tail ranking of ``triples`` ``(n, 3)`` with a model offering
     ``score_tails(h, r)`` and ``score_heads(r, t)``; ``known_triples`` ``(m, 3)`` is the filter.
+    Under ``torchrun`` each rank ranks its share of ``triples`` and every rank gets all metrics.
 
     Unless ``batch_size`` is given, a query batch holds about three ``(batch, num_entities)``
     float tensors within the budget.
@@ -111,7 +113,7 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
     num_relations = max(num_relations, int(triples[:, 1].max()) + 1)
     batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * model.num_entities))
     device = next(model.parameters()).device
-    h, r, t = triples.to(device).unbind(dim=1)
+    h, r, t = distributed.shard(triples).to(device).unbind(dim=1)
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -119,4 +121,5 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
         head = filtered_ranks(lambda tails, rels: model.score_heads(rels, tails), t, r, h,
                               AnswerIndex.heads(known_triples, num_relations), batch_size)
     model.train(was_training)
+    head, tail = (Ranks(distributed.gather(x.optimistic), distributed.gather(x.pessimistic)) for x in (head, tail))
     return link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels)
