@@ -126,15 +126,17 @@ def run_datasets(args: argparse.Namespace) -> int:
     from kgtool.data.registry import KG_DATASETS, data_dir_or_env
 
     folder = data_dir_or_env(args.data_dir)
-    print(f"{'name':<10} {'entities':>9} {'relations':>9} {'train':>9} {'valid':>7} {'test':>7}  source")
+    print(f"{'name':<12} {'entities':>9} {'relations':>9} {'train':>10} {'valid':>7} {'test':>7}  source")
     for name, s in KG_DATASETS.items():
         if s.offline:
             source = "shipped with pykeen (offline)"
         elif folder is not None and (folder / s.folder).is_dir():
             source = f"{folder / s.folder}"
+        elif s.ogb:
+            source = "ogb download into --data-dir (else the cache); OGB's sampled negatives too"
         else:
             source = "pykeen download (or --data-dir)"
-        print(f"{name:<10} {s.entities:>9,} {s.relations:>9,} {s.triples[0]:>9,} {s.triples[1]:>7,} {s.triples[2]:>7,}  {source}")
+        print(f"{name:<12} {s.entities:>9,} {s.relations:>9,} {s.triples[0]:>10,} {s.triples[1]:>7,} {s.triples[2]:>7,}  {source}")
     print(f"node graphs (--model gcn|gat|sage): {', '.join([*PLANETOID, *OGB_NODE])}, or a folder of "
           f"nodes.csv and edges.csv; Planetoid sets read <data-dir>/<Name>/raw, else download")
     return 0

@@ -12,23 +12,17 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 from pathlib import Path
 
 import torch
 from torch_geometric.data import Data
 
-from kgtool.data.registry import data_dir_or_env
+from kgtool.data.registry import cache_dir, data_dir_or_env
 from kgtool.errors import DataError
 
 PLANETOID = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 OGB_NODE = ("ogbn-arxiv", "ogbn-products")
 SPLIT_NAMES = ("train", "valid", "test")
-
-
-def cache_dir() -> Path:
-    """Where processed datasets are written: ``$KGTOOL_CACHE``, else ``~/.cache/kgtool``."""
-    return Path(os.environ.get("KGTOOL_CACHE", "~/.cache/kgtool")).expanduser()
 
 
 def load_graph(name_or_path: str, data_dir: str | None = None) -> Data:

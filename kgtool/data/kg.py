@@ -12,15 +12,31 @@ SPLITS = ("train", "valid", "test")
 
 
 @dataclass
+class OGBProtocol:
+    """OGB's official evaluation of a link-prediction set: each valid/test triple is ranked
+    against a fixed sample of corrupted heads and tails (OGB's files), not against all entities.
+
+    :param name: the OGB dataset name (``"ogbl-wikikg2"``); it picks ogb's ``Evaluator``.
+    :param negatives: ``{split: (head_negatives, tail_negatives)}``, LongTensors ``(n, k)`` of
+        global entity ids; row i holds the candidates for triple i of ``KGDataset.splits[split]``.
+    """
+
+    name: str
+    negatives: dict[str, tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass
 class KGDataset:
     """Train/valid/test triples mapped to ids, with entity and relation vocabularies.
 
     The entity vocabulary covers all three splits (as the RotatE and LibKGE code do), so no
     valid/test triple is dropped; :meth:`unseen_entities` says how many never occur in train.
-    Ids are positions in the sorted label lists, so the same files always give the same ids.
+    Ids are positions in the label lists: sorted labels for triple files, so the same files always
+    give the same ids; OGB's own numbering for OGB sets (:mod:`kgtool.data.ogb_link`).
 
     :param splits: ``{"train": (n, 3), "valid": (m, 3), "test": (k, 3)}`` LongTensors of
         ``(head, relation, tail)`` ids.
+    :param ogb_protocol: OGB's sampled negatives for valid/test, for OGB sets only.
     """
 
     name: str
@@ -28,6 +44,7 @@ class KGDataset:
     relations: list[str]
     splits: dict[str, torch.Tensor]
     entity_text: dict[str, str] = field(default_factory=dict)  # optional human-readable labels
+    ogb_protocol: OGBProtocol | None = None
 
     @property
     def num_entities(self) -> int:
@@ -74,9 +91,13 @@ class KGDataset:
     def describe(self) -> str:
         sizes = " / ".join(f"{len(self.splits[s]):,}" for s in SPLITS)
         unseen = self.unseen_entities()
-        return (f"{self.name}: {self.num_entities:,} entities, {self.num_relations:,} relations, "
+        text = (f"{self.name}: {self.num_entities:,} entities, {self.num_relations:,} relations, "
                 f"{sizes} train/valid/test triples; entities not in train: "
                 f"{unseen['valid']} in valid, {unseen['test']} in test")
+        if self.ogb_protocol is not None:
+            head, tail = self.ogb_protocol.negatives["test"]
+            text += f"; OGB protocol: {head.shape[1]} head and {tail.shape[1]} tail negatives per triple"
+        return text
 
     @classmethod
     def from_labeled(cls, name: str, labeled: dict[str, list[tuple[str, str, str]]]) -> "KGDataset":

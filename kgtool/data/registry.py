@@ -1,4 +1,5 @@
-"""Dataset names -> KGDataset, from local files when they exist, else pykeen's loaders."""
+"""Dataset names -> KGDataset, from local files when they exist, else pykeen's loaders; the OGB
+sets through ogb's own loader, which downloads them into the data folder or the cache."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ class KGSource:
     """Where a named dataset comes from, and its published size (entities, relations, triples)."""
 
     folder: str  # folder name under --data-dir / $KGTOOL_DATA
-    pykeen_name: str  # pykeen.datasets class name; downloads unless shipped in pykeen's package
+    pykeen_name: str | None  # pykeen.datasets class name; downloads unless shipped in pykeen's package
     entities: int
     relations: int
     triples: tuple[int, int, int]
     offline: bool = False  # shipped inside the pykeen package
+    ogb: bool = False  # read, and downloaded when missing, by ogb's LinkPropPredDataset
 
 
 KG_DATASETS = {
@@ -32,6 +34,8 @@ KG_DATASETS = {
     "wn18rr": KGSource("WN18RR", "WN18RR", 40943, 11, (86835, 3034, 3134)),
     "codex-s": KGSource("CoDEx-S", "CoDExSmall", 2034, 42, (32888, 1827, 1828)),
     "codex-m": KGSource("CoDEx-M", "CoDExMedium", 17050, 51, (185584, 10310, 10311)),
+    "ogbl-biokg": KGSource("ogbl_biokg", None, 93773, 51, (4762678, 162886, 162870), ogb=True),
+    "ogbl-wikikg2": KGSource("ogbl_wikikg2", None, 2500604, 535, (16109182, 429456, 598543), ogb=True),
 }
 
 
@@ -41,8 +45,17 @@ def data_dir_or_env(data_dir: str | None) -> Path | None:
     return Path(chosen).expanduser() if chosen else None
 
 
+def cache_dir() -> Path:
+    """Where processed datasets are written: ``$KGTOOL_CACHE``, else ``~/.cache/kgtool``."""
+    return Path(os.environ.get("KGTOOL_CACHE", "~/.cache/kgtool")).expanduser()
+
+
 def load_kg(dataset: str, data_dir: str | None = None) -> KGDataset:
-    """Load a registered name (``kgtool datasets``) or a folder of train/valid/test files."""
+    """Load a registered name (``kgtool datasets``) or a folder of train/valid/test files.
+
+    OGB sets live in ``<data_dir>/ogbl_<name>/`` (``data_dir`` or ``$KGTOOL_DATA``, else
+    ``<cache>/ogb``), where ogb downloads them when missing.
+    """
     key = dataset.lower()
     if key not in KG_DATASETS:
         if Path(dataset).expanduser().is_dir():
@@ -53,6 +66,10 @@ def load_kg(dataset: str, data_dir: str | None = None) -> KGDataset:
     if source.offline:
         return _load_pykeen_shipped(key, source)
     folder = data_dir_or_env(data_dir)
+    if source.ogb:
+        from kgtool.data.ogb_link import load_ogb_link  # imports ogb and pandas: seconds
+
+        return load_ogb_link(key, folder if folder is not None else cache_dir() / "ogb")
     if folder is not None:
         if not (folder / source.folder).is_dir():
             raise DataError(f"dataset '{key}': no folder {folder / source.folder} (from --data-dir or KGTOOL_DATA)")
