@@ -102,6 +102,9 @@ class TrainingConfig:
 class EvaluationConfig:
     memory_budget_mb: int = 512  # cap on score matrices and intermediates while ranking
     per_relation: bool = True  # also report metrics per relation
+    # full: filtered ranking against all entities; ogb: OGB's sampled negatives and Evaluator (OGB
+    # link sets only); both: full at the top, OGB's under "ogb"; auto: ogb for OGB sets, else full
+    protocol: str = "auto"
 
 
 @dataclass
@@ -146,6 +149,7 @@ class Config:
         _choice("training.lr_scheduler", t.lr_scheduler, ("none", "step", "cosine"))
         _choice("training.regularizer", t.regularizer, ("none", "l2", "n3"))
         _choice("model.p_norm", m.p_norm, (1, 2))
+        _choice("evaluation.protocol", self.evaluation.protocol, ("auto", "full", "ogb", "both"))
         for name, value in [("model.dim", m.dim), ("training.batch_size", t.batch_size),
                             ("training.num_negatives", t.num_negatives), ("training.epochs", t.epochs),
                             ("training.eval_every", t.eval_every), ("training.checkpoint_every", t.checkpoint_every),

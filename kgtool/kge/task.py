@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from kgtool.config import Config
+from kgtool.errors import ConfigError
 from kgtool.data.answers import AnswerIndex
 from kgtool.data.kg import KGDataset
 from kgtool.evaluation.ranking import evaluate_link_prediction
@@ -49,6 +50,7 @@ class KGETask:
             self.answers = AnswerIndex(self.queries[:, 0], self.queries[:, 1], self.queries[:, 2],
                                        2 * dataset.num_relations)
             self.queries = torch.unique(self.queries[:, :2], dim=0)
+        self.protocol = self._protocol()
 
     @classmethod
     def from_config(cls, config: Config, dataset: KGDataset | None = None) -> "KGETask":
@@ -146,9 +148,30 @@ class KGETask:
         return losses.bce_loss(positive, negative, weights)
 
     def evaluate(self, split: str) -> dict:
-        labels = self.dataset.relations if self.config.evaluation.per_relation else None
-        return evaluate_link_prediction(self.model, self.dataset.splits[split], self.dataset.all_triples(),
-                                        self.config.evaluation.memory_budget_mb, labels)
+        """Metrics of ``split`` under ``evaluation.protocol``: filtered ranking against all
+        entities and/or, for OGB link sets, OGB's official sampled negatives."""
+        protocol, budget = self.protocol, self.config.evaluation.memory_budget_mb
+        metrics = {}
+        if protocol in ("full", "both"):
+            labels = self.dataset.relations if self.config.evaluation.per_relation else None
+            metrics = evaluate_link_prediction(self.model, self.dataset.splits[split], self.dataset.all_triples(),
+                                               budget, labels)
+        if protocol in ("ogb", "both"):
+            from kgtool.evaluation.ogb_protocol import evaluate_ogb  # imports ogb, which takes seconds
+
+            ogb = evaluate_ogb(self.model, self.dataset, split, memory_budget_mb=budget)
+            metrics = ogb if protocol == "ogb" else {**metrics, "ogb": ogb}
+        return metrics
+
+    def _protocol(self) -> str:
+        """``evaluation.protocol`` with ``auto`` resolved; checked before any training."""
+        protocol, ogb = self.config.evaluation.protocol, self.dataset.ogb_protocol
+        if protocol == "auto":
+            return "full" if ogb is None else "ogb"
+        if protocol != "full" and ogb is None:
+            raise ConfigError(f"evaluation.protocol={protocol} needs an OGB link set (ogbl-biokg, ogbl-wikikg2); "
+                              f"{self.dataset.name} has no OGB negatives")
+        return protocol
 
     def describe(self) -> str:
         return self.dataset.describe()

@@ -89,3 +89,21 @@ def test_errors_name_the_problem(biokg):
     plain = random_dataset()
     with pytest.raises(KGToolError, match="dataset random has no OGB protocol"):
         evaluate_ogb(model, plain, "test")
+
+
+def test_fit_reports_the_protocol_the_config_names(tmp_path):
+    """``auto`` scores an OGB set with OGB's protocol only; ``both`` adds the full ranking on
+    top; ``ogb`` on a set without OGB negatives is a config error."""
+    import kgtool
+    from kgtool.errors import ConfigError
+
+    write_biokg(tmp_path / "data")
+    settings = {"model": {"name": "distmult", "dim": 8}, "data": {"dataset": "ogbl-biokg", "data_dir": str(tmp_path / "data")},
+                "training": {"epochs": 1, "progress": False}}
+    auto = kgtool.fit(settings, output=tmp_path / "auto")
+    assert auto.metrics["test"]["protocol"].startswith("ogb") and "head" not in auto.metrics["test"]
+    both = kgtool.fit({**settings, "evaluation": {"protocol": "both"}}, output=tmp_path / "both")
+    assert both.metrics["test"]["ogb"]["mrr"] == pytest.approx(auto.metrics["test"]["mrr"])
+    assert "head" in both.metrics["test"]  # the full filtered ranking's side blocks
+    with pytest.raises(ConfigError, match="evaluation.protocol=ogb needs an OGB link set"):
+        kgtool.fit({"training": {"epochs": 1}, "evaluation": {"protocol": "ogb"}}, output=tmp_path / "umls")
