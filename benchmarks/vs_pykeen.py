@@ -19,10 +19,11 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
+
+from machine import peak_rss_mb
 
 CASES = {
     # name: model, dim, scoring, loss, negatives, batch size, lr, margin (γ), temperature (α)
@@ -32,10 +33,6 @@ CASES = {
     "distmult": dict(model="distmult", dim=256, scoring="negatives", loss="softplus", negatives=64, batch=1024, lr=1e-3, margin=0.0, temperature=0.0),
 }
 PYKEEN_MODELS = {"rotate": "RotatE", "transe": "TransE", "complex": "ComplEx", "distmult": "DistMult"}
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_kgtool(case: dict, args) -> dict:

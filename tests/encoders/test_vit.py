@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 from kgtool.encoders import ViTEncoder
 from kgtool.encoders.attention import TransformerBlock
