@@ -81,10 +81,11 @@ class Interaction:
         """Bound of the uniform initialisation: 1/sqrt(dim) unless a model says otherwise."""
         return 1.0 / math.sqrt(self.dim)
 
-    def reset_parameters(self, entity_weight: Tensor, relation_weight: Tensor) -> None:
-        """Uniform in ±init_scale, as the RotatE reference code initialises every model."""
-        torch.nn.init.uniform_(entity_weight, -self.init_scale, self.init_scale)
-        torch.nn.init.uniform_(relation_weight, -self.init_scale, self.init_scale)
+    def reset_parameters(self, *weights: Tensor) -> None:
+        """Uniform in ±init_scale, as the RotatE reference code initialises every model; the
+        weights are embedding tables of entity or relation rows."""
+        for weight in weights:
+            torch.nn.init.uniform_(weight, -self.init_scale, self.init_scale)
 
     def entities(self, rows: Tensor) -> Tensor:
         """Stored rows ``(*batch, entity_width)`` -> formula input ``(*batch, dim)`` (real) or
