@@ -63,6 +63,8 @@ class KGEModel(nn.Module):
     def entities(self, ids: Tensor) -> Tensor:
         """Formula inputs for entity ids of any shape ``(*s,)`` -> ``(*s, dim)``, or
         ``(*s, dim, 2)`` for complex models."""
+        if self.encoded_table is not None and not torch.is_grad_enabled():
+            return self.interaction.entities(self.encoded_table[ids])
         return self.interaction.entities(self.entity_embeddings(ids))
 
     def relations(self, ids: Tensor) -> Tensor:
