@@ -29,6 +29,10 @@ def transe_interaction(h: Tensor, r: Tensor, t: Tensor, p_norm: int, margin: flo
 
 def distmult_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
     """DistMult: ``<h, r, t> = Σ h·r·t``. Shapes: real ``(*batch, dim)`` -> ``(*batch,)``."""
+    if h.shape[:-1].numel() > t.shape[:-1].numel():
+        # einsum multiplies left to right: all entities as heads would make h·r a (b, n, dim)
+        # tensor, so they go last (the score is symmetric in h and t) and end in a matrix product.
+        h, t = t, h
     return torch.einsum("...d,...d,...d->...", h, r, t)
 
 
