@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from kgtool.config import GNN_MODELS, KGE_MODELS, Config, read_yaml, resolve_config
+from kgtool.config import GNN_MODELS, IMAGE_ENCODERS, KGE_MODELS, TEXT_ENCODERS, Config, read_yaml, resolve_config
 from kgtool.errors import KGToolError
 
 
@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--batch-size", type=int, help="shortcut for --set training.batch_size=N")
     fit.add_argument("--sampler", choices=("full", "neighbor", "saint"), help="GNN batches (shortcut for gnn.sampler)")
     fit.add_argument("--fanout", help="GNN neighbours per layer, e.g. 10,10 (shortcut for gnn.fanout)")
+    fit.add_argument("--text", help="entity<TAB>text file of the entities/nodes (shortcut for encoders.text)")
+    fit.add_argument("--text-encoder", choices=TEXT_ENCODERS, help="shortcut for encoders.text_encoder")
+    fit.add_argument("--images", help="image folder or .npy array of the entities/nodes (shortcut for encoders.images)")
+    fit.add_argument("--image-encoder", choices=IMAGE_ENCODERS, help="shortcut for encoders.image_encoder")
     fit.add_argument("--output", help="run folder (default: runs/<dataset>-<model>-<time>)")
     fit.add_argument("--resume", action="store_true", help="continue the run in --output from its checkpoint")
     fit.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -76,6 +80,8 @@ def fit_config(args: argparse.Namespace) -> Config:
     flags = {"model.name": args.model, "data.dataset": args.dataset, "data.data_dir": args.data_dir,
              "training.epochs": args.epochs, "training.batch_size": args.batch_size,
              "gnn.sampler": args.sampler, "gnn.fanout": args.fanout,
+             "encoders.text": args.text, "encoders.text_encoder": args.text_encoder,
+             "encoders.images": args.images, "encoders.image_encoder": args.image_encoder,
              "training.progress": False if args.no_progress else None}
     assignments = [f"{key}={value}" for key, value in flags.items() if value is not None]
     values = read_yaml(args.config) if args.config else {}

@@ -20,6 +20,8 @@ from kgtool.errors import ConfigError
 
 KGE_MODELS = ("transe", "distmult", "complex", "rotate")
 GNN_MODELS = ("gcn", "gat", "sage")
+TEXT_ENCODERS = ("none", "lstm", "gru", "transformer", "pretrained")  # names in kgtool.encoders.ENCODERS
+IMAGE_ENCODERS = ("none", "cnn", "vit", "torchvision", "diffusion", "vae")
 
 # Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
 # (see resolve_config). GNNs: each paper's Cora setup — GCN: Kipf & Welling (2017); GAT:
@@ -108,10 +110,33 @@ class EvaluationConfig:
 
 
 @dataclass
+class EncodersConfig:
+    """Entity/node representations from text and images (kgtool.encoders.multimodal_from_files)."""
+
+    text: Optional[str] = None  # entity<TAB>text file (plain or .gz); ids: entity labels, or node numbers 0..n-1
+    text_encoder: str = "none"  # none | lstm | gru | transformer | pretrained
+    text_model: Optional[str] = None  # pretrained: a local Hugging Face / sentence-transformers folder
+    max_tokens: int = 32  # words (pretrained: subword tokens) kept of each text
+    max_vocab: int = 50000  # most frequent words the tokenizer keeps; others are <unk>
+    images: Optional[str] = None  # folder of <id>.png/<id>.npy, or an .npy array (num_items, [c,] h, w) in id order
+    image_encoder: str = "none"  # none | cnn | vit | torchvision | diffusion | vae
+    dim: int = 64  # width of each encoder's output and of the structural embedding (GNNs: of the fused x too)
+    layers: int = 1  # Transformer/ViT blocks
+    structural: bool = True  # also learn a per-item embedding; false: items are known by their text/images only
+    fusion: str = "concat"  # concat (project [s; m_1; ...]) | gated (per-dimension softmax gates)
+    freeze: bool = False  # keep encoder weights fixed (pretrained); fusion and placeholders still learn
+
+    @property
+    def enabled(self) -> bool:
+        return self.text_encoder != "none" or self.image_encoder != "none"
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     gnn: GNNConfig = field(default_factory=GNNConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    encoders: EncodersConfig = field(default_factory=EncodersConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
@@ -176,6 +201,22 @@ class Config:
             raise ConfigError("training.sparse does not work with training.weight_decay; use training.regularizer")
         if t.patience < 0 or t.regularizer_weight < 0:
             raise ConfigError("training.patience and training.regularizer_weight must not be negative")
+        self._validate_encoders()
+
+    def _validate_encoders(self) -> None:
+        e = self.encoders
+        _choice("encoders.text_encoder", e.text_encoder, TEXT_ENCODERS)
+        _choice("encoders.image_encoder", e.image_encoder, IMAGE_ENCODERS)
+        _choice("encoders.fusion", e.fusion, ("concat", "gated"))
+        for name, value in [("encoders.max_tokens", e.max_tokens), ("encoders.max_vocab", e.max_vocab),
+                            ("encoders.dim", e.dim), ("encoders.layers", e.layers)]:
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        for path, encoder in [("text", "text_encoder"), ("images", "image_encoder")]:
+            if getattr(e, path) is not None and getattr(e, encoder) == "none":
+                raise ConfigError(f"encoders.{path} is set but encoders.{encoder} is none; choose an encoder")
+        if e.enabled and self.training.sparse:
+            raise ConfigError("training.sparse needs plain embedding tables; encoders have dense gradients")
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)

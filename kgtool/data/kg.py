@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import torch
 
@@ -100,15 +101,28 @@ class KGDataset:
         return text
 
     @classmethod
-    def from_labeled(cls, name: str, labeled: dict[str, list[tuple[str, str, str]]]) -> "KGDataset":
-        """Build ids from ``{split: [(head, relation, tail), ...]}`` string triples."""
+    def from_labeled(cls, name: str, labeled: dict[str, list[tuple[str, str, str]]],
+                     entities: Sequence[str] | None = None) -> "KGDataset":
+        """Build ids from ``{split: [(head, relation, tail), ...]}`` string triples.
+
+        :param entities: the entity vocabulary in id order, which may hold entities of no triple
+            (ranked as candidates all the same, e.g. known only through their text); default:
+            the sorted entities of the triples
+        """
         missing = [s for s in SPLITS if s not in labeled]
         if missing:
             raise DataError(f"{name}: missing split(s) {', '.join(missing)}")
         for split in SPLITS:
             if not labeled[split]:
                 raise DataError(f"{name}: split '{split}' has no triples")
-        entities = sorted({e for s in SPLITS for h, _, t in labeled[s] for e in (h, t)})
+        used = {e for s in SPLITS for h, _, t in labeled[s] for e in (h, t)}
+        if entities is None:
+            entities = sorted(used)
+        elif len(set(entities)) != len(entities):
+            raise DataError(f"{name}: the entity list names an entity twice")
+        elif not used <= set(entities):
+            raise DataError(f"{name}: entities of triples missing from the entity list, e.g. "
+                            f"{sorted(used - set(entities))[:3]}")
         relations = sorted({r for s in SPLITS for _, r, _ in labeled[s]})
         entity_id = {e: i for i, e in enumerate(entities)}
         relation_id = {r: i for i, r in enumerate(relations)}
@@ -117,7 +131,7 @@ class KGDataset:
                             dtype=torch.long).reshape(-1, 3)
             for s in SPLITS
         }
-        return cls(name=name, entities=entities, relations=relations, splits=splits)
+        return cls(name=name, entities=list(entities), relations=relations, splits=splits)
 
 
 def _lookup(labels: list[str], vocabulary: list[str], kind: str, dataset: str) -> torch.Tensor:

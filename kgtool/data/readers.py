@@ -69,11 +69,15 @@ def find_split_files(folder: Path) -> dict[str, Path]:
 def load_folder(folder: str | Path, name: str | None = None) -> KGDataset:
     """A dataset from a folder holding train/valid/test triple files.
 
-    Entity labels for printing are taken from ``text/entity2text.txt[.gz]`` when present.
+    An ``entities.txt`` file (one label a line), when present, is the entity vocabulary in id
+    order; it may name entities of no triple (an inductive split's held-out entities). Entity
+    labels for printing are taken from ``text/entity2text.txt[.gz]`` when present.
     """
     folder = Path(folder)
     files = find_split_files(folder)
-    dataset = KGDataset.from_labeled(name or folder.name, {s: read_triples(p) for s, p in files.items()})
+    vocabulary = folder / "entities.txt"
+    entities = [row[0] for row in read_tsv(vocabulary, columns=1)] if vocabulary.is_file() else None
+    dataset = KGDataset.from_labeled(name or folder.name, {s: read_triples(p) for s, p in files.items()}, entities)
     for text_file in (folder / "text" / "entity2text.txt", folder / "text" / "entity2text.txt.gz"):
         if text_file.is_file():
             dataset.entity_text = dict(read_tsv(text_file, columns=2))

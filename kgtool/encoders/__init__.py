@@ -2,12 +2,14 @@
 
 Every encoder maps a batch of inputs to ``(n, out_dim)`` features, has ``out_dim``, a
 plain-data ``config()`` / ``from_config()`` pair and ``freeze()`` / ``unfreeze()``.
-:class:`MultimodalEmbedding` combines them with a structural embedding for KGE models and GNNs.
+:class:`MultimodalEmbedding` combines them with a structural embedding for KGE models and GNNs;
+:func:`multimodal_from_files` builds one from a text file and images (the ``encoders`` config).
 """
 
 from kgtool.encoders.base import Encoder
 from kgtool.encoders.cnn import CNNEncoder
 from kgtool.encoders.diffusion import DiffusionEncoder
+from kgtool.encoders.from_files import multimodal_from_files
 from kgtool.encoders.fusion import MultimodalEmbedding
 from kgtool.encoders.pretrained_text import PretrainedTextEncoder
 from kgtool.encoders.readers import (
@@ -47,6 +49,7 @@ __all__ = [
     "encoder_checkpoint",
     "encoder_from_checkpoint",
     "images_from_array",
+    "multimodal_from_files",
     "read_entity_text",
     "read_image_folder",
 ]

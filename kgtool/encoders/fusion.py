@@ -19,8 +19,8 @@ class MultimodalEmbedding(nn.Module):
     r"""``forward(ids)`` returns one vector per item, usable wherever a KGE model or GNN takes an
     embedding table lookup or ``x``.
 
-    Each call encodes only the items in ``ids``. An item without a modality gets that modality's
-    learned placeholder vector instead of an encoding of padding. Fusion:
+    Each call encodes only the distinct items in ``ids``, once each. An item without a modality
+    gets that modality's learned placeholder vector instead of an encoding of padding. Fusion:
 
     - ``"concat"``: ``W [s; m_1; …; m_k] + b``
     - ``"gated"``: ``Σ_j g_j ⊙ W_j x_j`` over ``x_j ∈ {s, m_1, …, m_k}``, where the gates
@@ -30,7 +30,8 @@ class MultimodalEmbedding(nn.Module):
     module's device, so large image sets need not fit on the GPU.
 
     :param num_items: number of entities or nodes
-    :param struct_dim: size of the learned structural embedding ``s``
+    :param struct_dim: size of the learned structural embedding ``s``; 0 for none, so an item is
+        known through its modalities only (inductive: items unseen in training are represented)
     :param encoders: ``{modality: encoder}``, each with ``out_dim``
     :param inputs: ``{modality: (values, present)}``: values of shape (num_items, ...) and the
         (num_items,) bool mask of the items that have the modality (see
@@ -38,8 +39,8 @@ class MultimodalEmbedding(nn.Module):
     :param out_dim: size of the fused representation
 
     Shapes:
-        - ids: (b,) item ids
-        - output: (b, out_dim)
+        - ids: item ids of any shape (*s,), as for ``nn.Embedding``
+        - output: (*s, out_dim)
     """
 
     def __init__(
@@ -64,12 +65,13 @@ class MultimodalEmbedding(nn.Module):
                 )
         self.fusion = fusion
         self.inputs = {name: (values, present.bool()) for name, (values, present) in inputs.items()}
-        self.structural = nn.Embedding(num_items, struct_dim)
+        self.num_items = num_items
+        self.structural = nn.Embedding(num_items, struct_dim) if struct_dim else None
         self.encoders = nn.ModuleDict(encoders)
         self.placeholders = nn.ParameterDict(
             {name: nn.Parameter(torch.randn(encoder.out_dim) * 0.1) for name, encoder in encoders.items()}
         )
-        dims = [struct_dim] + [encoder.out_dim for encoder in encoders.values()]
+        dims = ([struct_dim] if struct_dim else []) + [encoder.out_dim for encoder in encoders.values()]
         if fusion == "concat":
             self.project = nn.Linear(sum(dims), out_dim)
         else:
@@ -94,9 +96,22 @@ class MultimodalEmbedding(nn.Module):
         return out
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        parts = [self.structural(ids)] + [self.encode_modality(name, ids) for name in self.encoders]
+        distinct, inverse = torch.unique(ids.reshape(-1), return_inverse=True)
+        return self.fuse(distinct)[inverse].view(*ids.shape, self.out_dim)
+
+    def fuse(self, ids: torch.Tensor) -> torch.Tensor:
+        """Fused representations of ``ids`` (b,), each item encoded as often as it occurs: (b, out_dim)."""
+        parts = [self.encode_modality(name, ids) for name in self.encoders]
+        if self.structural is not None:
+            parts.insert(0, self.structural(ids))
         if self.fusion == "concat":
             return self.project(torch.cat(parts, dim=-1))
         gates = self.gate(torch.cat(parts, dim=-1)).view(len(ids), len(parts), self.out_dim).softmax(dim=1)
         projected = torch.stack([projection(part) for projection, part in zip(self.projections, parts)], dim=1)
         return (gates * projected).sum(dim=1)
+
+    def encode_all(self, chunk_size: int = 4096) -> torch.Tensor:
+        """Every item, ``chunk_size`` at a time: (num_items, out_dim). Under ``torch.no_grad`` the
+        chunk bounds memory; with gradients, backward keeps every chunk's activations anyway."""
+        ids = torch.arange(self.num_items, device=next(self.parameters()).device)
+        return torch.cat([self.fuse(chunk) for chunk in ids.split(chunk_size)])

@@ -11,15 +11,22 @@
 
 Evaluation is exact: a full-graph forward pass, then accuracy (ogb's ``Evaluator`` for ogbn-*
 sets) or filtered MRR/Hits of each held-out edge against all nodes.
+
+With ``encoders`` configured, a node's input ``x`` is its dataset features followed by its
+:class:`~kgtool.encoders.MultimodalEmbedding` (text, images, a structural embedding; nodes are
+named ``0..n-1`` in the files), encoded for the nodes of each batch's subgraph only.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from kgtool.config import Config
+from kgtool.encoders.from_files import multimodal_from_files
 from kgtool.errors import ConfigError
 from kgtool.gnn.heads import LINK_DECODERS, NodeClassifier
 from kgtool.gnn.models import GNNStack
@@ -34,6 +41,10 @@ class GNNTask:
 
     def __init__(self, config: Config, data: Data, name: str):
         self.config, self.dataset, self.name = config, data, name
+        self.node_encoder = None
+        if config.encoders.enabled:
+            names = [str(i) for i in range(data.num_nodes)]
+            self.node_encoder = multimodal_from_files(names, config.encoders.dim, **dataclasses.asdict(config.encoders))
 
     @classmethod
     def from_config(cls, config: Config, data: Data | None = None) -> "GNNTask":
@@ -52,8 +63,25 @@ class GNNTask:
 
     def encoder(self, out_dim: int) -> GNNStack:
         g = self.config.gnn
-        return GNNStack(self.config.model.name, self.dataset.num_features, g.hidden_dim, out_dim, g.num_layers,
+        in_dim = self.dataset.num_features + (self.node_encoder.out_dim if self.node_encoder is not None else 0)
+        return GNNStack(self.config.model.name, in_dim, g.hidden_dim, out_dim, g.num_layers,
                         g.dropout, g.heads, g.output_heads, g.norm, g.residual)
+
+    def with_node_encoder(self, model: nn.Module) -> nn.Module:
+        """``model`` holding the node encoder too, so that it trains and is checkpointed with it."""
+        if self.node_encoder is not None:
+            model.add_module("node_encoder", self.node_encoder)
+        return model
+
+    def node_features(self, node_ids: Tensor | None = None) -> Tensor:
+        """GNN input of the nodes ``node_ids`` ``(b,)`` (None: all), on the model's device: the
+        dataset's features, then the node encoder's output if any. Shape: (b, in_dim)."""
+        x, device = self.dataset.x, next(self.model.parameters()).device
+        x = (x if node_ids is None else x[node_ids]).to(device)
+        if self.node_encoder is None:
+            return x
+        encoded = self.node_encoder.encode_all() if node_ids is None else self.node_encoder(node_ids.to(device))
+        return torch.cat([x, encoded], dim=1)
 
     def neighbor_loader(self, graph: Data, input_nodes: Tensor):
         """Called as ``loader(ids)``: the sampled batch around ``input_nodes[ids]``."""
@@ -88,7 +116,7 @@ class NodeClassificationTask(GNNTask):
     def __init__(self, config: Config, data: Data, name: str):
         super().__init__(config, data, name)
         self.num_classes = int(data.y.max()) + 1
-        self.model = NodeClassifier(self.encoder(self.num_classes))
+        self.model = self.with_node_encoder(NodeClassifier(self.encoder(self.num_classes)))
         self.train_nodes = data.train_mask.nonzero().flatten()
         sampler = config.gnn.sampler
         if sampler == "neighbor":
@@ -105,18 +133,18 @@ class NodeClassificationTask(GNNTask):
         """Cross-entropy of the training nodes ``example_ids`` ``(b,)`` index; a scalar."""
         d, sampler, device = self.dataset, self.config.gnn.sampler, self._device()
         if sampler == "full":
-            logits = self.model(d.x.to(device), d.edge_index.to(device))
+            logits = self.model(self.node_features(), d.edge_index.to(device))
             seeds = self.train_nodes[example_ids]
             return self.model.loss(logits[seeds.to(device)], d.y[seeds].to(device))
         if sampler == "neighbor":
             self.loader.node_sampler.generator = generator
             batch = self.loader(example_ids)
-            logits = self.model(batch.x.to(device), batch.edge_index.to(device))[:batch.batch_size]
+            logits = self.model(self.node_features(batch.n_id), batch.edge_index.to(device))[:batch.batch_size]
             return self.model.loss(logits, batch.y[:batch.batch_size].to(device))
         self.saint.generator = generator
         sub = self.saint.sample(self.train_nodes[example_ids])
         edge_weight = sub.edge_norm.to(device) if self.config.model.name == "gcn" else None
-        logits = self.model(d.x[sub.n_id].to(device), sub.edge_index.to(device), edge_weight)
+        logits = self.model(self.node_features(sub.n_id), sub.edge_index.to(device), edge_weight)
         train = d.train_mask[sub.n_id]
         weights = sub.node_norm[train].to(device) / len(self.train_nodes)
         return self.model.loss(logits[train.to(device)], d.y[sub.n_id[train]].to(device), weights)
@@ -124,7 +152,7 @@ class NodeClassificationTask(GNNTask):
     def evaluate(self, split: str) -> dict[str, float]:
         mask = {"valid": self.dataset.val_mask, "test": self.dataset.test_mask}[split]
         d, device = self.dataset, self._device()
-        logits = self._no_grad_eval(lambda: self.model(d.x.to(device), d.edge_index.to(device)).cpu())
+        logits = self._no_grad_eval(lambda: self.model(self.node_features(), d.edge_index.to(device)).cpu())
         return {"accuracy": node_accuracy(logits.argmax(dim=1)[mask], d.y[mask], self.name)}
 
     def _device(self) -> torch.device:
@@ -159,8 +187,9 @@ class LinkPredictionTask(GNNTask):
                                 add_negative_train_samples=False)
         self.splits = dict(zip(("train", "valid", "test"), split(data)))
         decoder = LINK_DECODERS[g.decoder]
-        self.model = nn.ModuleDict({"encoder": self.encoder(g.hidden_dim),
-                                    "decoder": decoder(g.hidden_dim, g.hidden_dim) if g.decoder == "mlp" else decoder()})
+        self.model = self.with_node_encoder(nn.ModuleDict({
+            "encoder": self.encoder(g.hidden_dim),
+            "decoder": decoder(g.hidden_dim, g.hidden_dim) if g.decoder == "mlp" else decoder()}))
         self.train_edges = self.splits["train"].pos_edge_label_index  # (2, m)
         if g.sampler == "neighbor":
             self.loader = self.neighbor_loader(self.splits["train"], torch.arange(data.num_nodes))
@@ -181,11 +210,11 @@ class LinkPredictionTask(GNNTask):
             self.loader.node_sampler.generator = generator
             nodes, local = torch.unique(pairs, return_inverse=True)
             batch = self.loader(nodes)
-            z = self.model["encoder"](batch.x.to(device), batch.edge_index.to(device))[:batch.batch_size]
+            z = self.model["encoder"](self.node_features(batch.n_id), batch.edge_index.to(device))[:batch.batch_size]
             pairs = local
         else:
             train = self.splits["train"]
-            z = self.model["encoder"](train.x.to(device), train.edge_index.to(device))
+            z = self.model["encoder"](self.node_features(), train.edge_index.to(device))
         pairs = pairs.to(device)
         scores = self.model["decoder"](z[pairs[0]], z[pairs[1]])
         return nn.functional.binary_cross_entropy_with_logits(scores, labels.to(device))
@@ -196,7 +225,7 @@ class LinkPredictionTask(GNNTask):
 
         graph = self.splits[split]
         device = next(self.model.parameters()).device
-        z = self._no_grad_eval(lambda: self.model["encoder"](graph.x.to(device), graph.edge_index.to(device)))
+        z = self._no_grad_eval(lambda: self.model["encoder"](self.node_features(), graph.edge_index.to(device)))
         known = torch.cat([s.pos_edge_label_index for s in self.splits.values()], dim=1)
         as_triples = lambda edges: torch.stack([edges[0], torch.zeros_like(edges[0]), edges[1]], dim=1)
         # undirected: every known edge is a true answer in both directions

@@ -29,6 +29,10 @@ def transe_interaction(h: Tensor, r: Tensor, t: Tensor, p_norm: int, margin: flo
 
 def distmult_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
     """DistMult: ``<h, r, t> = Σ h·r·t``. Shapes: real ``(*batch, dim)`` -> ``(*batch,)``."""
+    if h.shape[:-1].numel() > t.shape[:-1].numel():
+        # einsum multiplies left to right: all entities as heads would make h·r a (b, n, dim)
+        # tensor, so they go last (the score is symmetric in h and t) and end in a matrix product.
+        h, t = t, h
     return torch.einsum("...d,...d,...d->...", h, r, t)
 
 
@@ -81,10 +85,11 @@ class Interaction:
         """Bound of the uniform initialisation: 1/sqrt(dim) unless a model says otherwise."""
         return 1.0 / math.sqrt(self.dim)
 
-    def reset_parameters(self, entity_weight: Tensor, relation_weight: Tensor) -> None:
-        """Uniform in ±init_scale, as the RotatE reference code initialises every model."""
-        torch.nn.init.uniform_(entity_weight, -self.init_scale, self.init_scale)
-        torch.nn.init.uniform_(relation_weight, -self.init_scale, self.init_scale)
+    def reset_parameters(self, *weights: Tensor) -> None:
+        """Uniform in ±init_scale, as the RotatE reference code initialises every model; the
+        weights are embedding tables of entity or relation rows."""
+        for weight in weights:
+            torch.nn.init.uniform_(weight, -self.init_scale, self.init_scale)
 
     def entities(self, rows: Tensor) -> Tensor:
         """Stored rows ``(*batch, entity_width)`` -> formula input ``(*batch, dim)`` (real) or

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -21,11 +23,15 @@ class KGEModel(nn.Module):
     :param sparse: embeddings produce sparse gradients (only the rows a batch uses).
     :param compile: fuse the score function with ``torch.compile``, so that scoring candidates
         does not write ``(b, k, dim)`` intermediates to memory (the first calls compile).
+    :param entity_encoder: builds the entity representation from the row width the interaction
+        needs, e.g. a :class:`~kgtool.encoders.MultimodalEmbedding`: a module mapping entity ids
+        ``(*s,)`` to rows ``(*s, width)`` with ``encode_all() -> (num_entities, width)``. It
+        replaces the entity table (``entity_embeddings`` is then that module); None: a table.
     """
 
     def __init__(self, config: ModelConfig, num_entities: int, num_relations: int,
                  reciprocal: bool = False, max_chunk_elements: int = 2**24, sparse: bool = False,
-                 compile: bool = False):
+                 compile: bool = False, entity_encoder: Callable[[int], nn.Module] | None = None):
         super().__init__()
         self.interaction = INTERACTIONS[config.name](config)
         self.score = torch.compile(self.interaction.score, dynamic=True) if compile else self.interaction.score
@@ -34,24 +40,50 @@ class KGEModel(nn.Module):
         self.reciprocal = reciprocal
         self.max_chunk_elements = max_chunk_elements
         relation_rows = num_relations * (2 if reciprocal else 1)
-        self.entity_embeddings = nn.Embedding(num_entities, self.interaction.entity_width, sparse=sparse)
+        width = self.interaction.entity_width
+        if entity_encoder is None:
+            self.entity_embeddings = nn.Embedding(num_entities, width, sparse=sparse)
+        else:
+            self.entity_embeddings = entity_encoder(width)
+        self.encoded = entity_encoder is not None
         self.relation_embeddings = nn.Embedding(relation_rows, self.interaction.relation_width, sparse=sparse)
+        self.encoded_table = None  # all entities' rows, kept while the model is in eval mode
+        self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "encoded_table", None))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        self.interaction.reset_parameters(self.entity_embeddings.weight.data, self.relation_embeddings.weight.data)
+        """The interaction's initialisation of the tables; an entity encoder keeps its own."""
+        tables = [self.relation_embeddings] if self.encoded else [self.entity_embeddings, self.relation_embeddings]
+        self.interaction.reset_parameters(*(table.weight.data for table in tables))
+
+    def train(self, mode: bool = True) -> "KGEModel":
+        self.encoded_table = None  # parameters may change from here on
+        return super().train(mode)
 
     def entities(self, ids: Tensor) -> Tensor:
         """Formula inputs for entity ids of any shape ``(*s,)`` -> ``(*s, dim)``, or
         ``(*s, dim, 2)`` for complex models."""
+        if self.encoded_table is not None and not torch.is_grad_enabled():
+            return self.interaction.entities(self.encoded_table[ids])
         return self.interaction.entities(self.entity_embeddings(ids))
 
     def relations(self, ids: Tensor) -> Tensor:
         return self.interaction.relations(self.relation_embeddings(ids))
 
     def all_entities(self) -> Tensor:
-        """``(num_entities, dim)``, or ``(num_entities, dim, 2)`` for complex models."""
-        return self.interaction.entities(self.entity_embeddings.weight)
+        """``(num_entities, dim)``, or ``(num_entities, dim, 2)`` for complex models.
+
+        An entity encoder encodes every entity: in eval mode without gradients (evaluation,
+        prediction) once, kept until ``train()``, ``eval()`` or ``load_state_dict``; in training
+        (1vsall, kvsall) on every call, so that gradients reach the encoder.
+        """
+        if not self.encoded:
+            return self.interaction.entities(self.entity_embeddings.weight)
+        if self.training or torch.is_grad_enabled():
+            return self.interaction.entities(self.entity_embeddings.encode_all())
+        if self.encoded_table is None:
+            self.encoded_table = self.entity_embeddings.encode_all()
+        return self.interaction.entities(self.encoded_table)
 
     def inverse(self, relations: Tensor) -> Tensor:
         return relations + self.num_relations

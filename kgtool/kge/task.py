@@ -14,6 +14,9 @@ queries are tail queries.
 
 from __future__ import annotations
 
+import dataclasses
+from functools import partial
+
 import torch
 from torch import Tensor
 
@@ -21,6 +24,7 @@ from kgtool.config import Config
 from kgtool.errors import ConfigError
 from kgtool.data.answers import AnswerIndex
 from kgtool.data.kg import KGDataset
+from kgtool.encoders.from_files import multimodal_from_files
 from kgtool.evaluation.ranking import evaluate_link_prediction
 from kgtool.kge import losses
 from kgtool.kge.model import KGEModel
@@ -34,9 +38,12 @@ class KGETask:
         self.config = config
         self.dataset = dataset
         self.training = config.training
+        # with encoders, entities are represented from their text/images, at the width the model asks for
+        entity_encoder = (partial(multimodal_from_files, dataset.entities, **dataclasses.asdict(config.encoders))
+                          if config.encoders.enabled else None)
         self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
                               reciprocal=self.training.reciprocal, sparse=self.training.sparse,
-                              compile=self.training.compile)
+                              compile=self.training.compile, entity_encoder=entity_encoder)
         self.queries = self._training_queries()
         self.weights = self._subsampling_weights() if self.training.subsampling else None
         if self.training.scoring == "negatives":
@@ -89,7 +96,7 @@ class KGETask:
 
     def loss(self, example_ids: Tensor, generator: torch.Generator) -> Tensor:
         """Loss of the training examples ``example_ids`` ``(b,)``; a scalar."""
-        device = self.model.entity_embeddings.weight.device
+        device = self.model.relation_embeddings.weight.device
         batch = self.queries[example_ids].to(device)
         if self.training.scoring == "negatives":
             weights = self.weights[example_ids].to(device) if self.weights is not None else None

@@ -101,3 +101,39 @@ def test_gnn_fit_and_evaluate_on_cora(tmp_path, shared_data, sampler, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(output)]) == 0
     assert f"{metrics['test']['accuracy']:.4f}" in capsys.readouterr().out
+
+
+def test_fit_with_text_and_an_encoder_then_evaluate(tmp_path, capsys):
+    from kgtool.data.inductive import write_folder
+    from tests.conftest import random_dataset
+
+    dataset = random_dataset()
+    write_folder(dataset, tmp_path / "kg")
+    (tmp_path / "text.txt").write_text("".join(f"{e}\tabout {e} and more\n" for e in dataset.entities[::2]))
+    output = tmp_path / "run"
+    assert main(["fit", "--model", "rotate", "--dataset", str(tmp_path / "kg"), "--text", str(tmp_path / "text.txt"),
+                 "--text-encoder", "transformer", "--set", "encoders.dim=8", "--output", str(output)] + FAST) == 0
+    assert "text_encoder: transformer" in (output / "config.yaml").read_text()
+    saved = json.loads((output / "metrics.json").read_text())["test"]["mrr"]
+    capsys.readouterr()
+    assert main(["evaluate", str(output)]) == 0
+    assert f"{saved:.4f}" in capsys.readouterr().out
+
+
+def test_fit_a_gcn_on_images(tmp_path, capsys):
+    import numpy as np
+
+    folder, images = tmp_path / "graph", tmp_path / "images"
+    folder.mkdir(), images.mkdir()
+    (folder / "nodes.csv").write_text("id,label\n" + "".join(f"n{i},{i % 2}\n" for i in range(10)))
+    (folder / "edges.csv").write_text("source,target\n" + "".join(f"n{i},n{(i + 2) % 10}\n" for i in range(10)))
+    for i in range(9):  # node 9 has no image
+        np.save(images / f"{i}.npy", np.full((6, 6), i % 2, dtype=np.uint8) * 255)
+    output = tmp_path / "run"
+    assert main(["fit", "--model", "gcn", "--dataset", str(folder), "--images", str(images), "--image-encoder", "cnn",
+                 "--epochs", "2", "--no-progress", "--output", str(output)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    (images / "x.npy").write_bytes(b"")
+    assert main(["fit", "--model", "gcn", "--dataset", str(folder), "--images", str(images), "--image-encoder", "cnn",
+                 "--epochs", "1", "--no-progress", "--output", str(tmp_path / "bad")]) == 2
+    assert "unknown id 'x'" in capsys.readouterr().err

@@ -88,3 +88,21 @@ def test_ogb_evaluator_agrees_with_plain_accuracy():
     predicted, labels = torch.tensor([0, 1, 2, 2, 1]), torch.tensor([0, 1, 1, 2, 0])
     assert node_accuracy(predicted, labels, "ogbn-arxiv") == pytest.approx(0.6)
     assert node_accuracy(predicted, labels) == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("sampler", ["full", "neighbor"])
+def test_gradients_reach_the_image_encoder_of_the_sampled_nodes_only(tmp_path, sampler):
+    import numpy as np
+
+    graph = community_graph()
+    np.save(tmp_path / "images.npy", np.random.default_rng(0).random((graph.num_nodes, 1, 8, 8), dtype=np.float32))
+    config = Config.from_dict({"model": {"name": "gcn"}, "gnn": {"sampler": sampler, "fanout": "2,2"},
+                               "encoders": {"images": str(tmp_path / "images.npy"), "image_encoder": "cnn", "dim": 4}})
+    task = GNNTask.from_config(config, graph)
+    cnn = task.model.node_encoder.encoders["image"]
+    encoded = []
+    cnn.register_forward_hook(lambda module, args, out: encoded.append(len(args[0])))
+    task.loss(torch.arange(4), torch.Generator().manual_seed(0)).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in cnn.parameters())
+    assert sum(encoded) == graph.num_nodes if sampler == "full" else 4 <= sum(encoded) < graph.num_nodes
+    assert task.model.node_encoder.structural.weight.grad is not None
