@@ -38,7 +38,7 @@ def evaluate_ogb(model, dataset: KGDataset, split: str, batch_size: int | None =
                           f"not {split!r}")
     triples = dataset.splits[split]
     head_negatives, tail_negatives = protocol.negatives[split]
-    width = model.entity_embeddings.embedding_dim
+    width = model.interaction.entity_width
     candidates = 1 + max(head_negatives.shape[1], tail_negatives.shape[1])
     batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * candidates * width))
     evaluator = Evaluator(name=protocol.name)

@@ -21,10 +21,10 @@ import torch
 from torch import Tensor
 
 from kgtool.config import Config
-from kgtool.errors import ConfigError
 from kgtool.data.answers import AnswerIndex
 from kgtool.data.kg import KGDataset
 from kgtool.encoders.from_files import multimodal_from_files
+from kgtool.errors import ConfigError
 from kgtool.evaluation.ranking import evaluate_link_prediction
 from kgtool.kge import losses
 from kgtool.kge.model import KGEModel
