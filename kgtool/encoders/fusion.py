@@ -79,6 +79,13 @@ class MultimodalEmbedding(nn.Module):
             self.gate = nn.Linear(sum(dims), len(dims) * out_dim)
         self.out_dim = out_dim
 
+    def train(self, mode: bool = True) -> "MultimodalEmbedding":
+        super().train(mode)
+        for encoder in self.encoders.values():
+            if not any(p.requires_grad for p in encoder.parameters()):
+                encoder.eval()  # a frozen encoder stays a fixed feature extractor (no dropout)
+        return self
+
     def encode_modality(self, name: str, ids: torch.Tensor) -> torch.Tensor:
         """The encodings of modality ``name`` for ``ids`` (b,), placeholders where it is missing: (b, out_dim)."""
         values, present = self.inputs[name]

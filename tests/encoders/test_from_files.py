@@ -35,6 +35,13 @@ def test_the_vocabulary_is_rebuilt_identically(text_file):
     torch.testing.assert_close(second(torch.arange(3)), first(torch.arange(3)))
 
 
+def test_frozen_encoders_stay_fixed_and_in_eval_mode(text_file):
+    embedding = multimodal_from_files(NAMES, 6, text=str(text_file), text_encoder="gru", dim=4, freeze=True).train()
+    encoder = embedding.encoders["text"]
+    assert not encoder.training and not any(p.requires_grad for p in encoder.parameters())
+    assert embedding.training and embedding.project.weight.requires_grad
+
+
 def test_unknown_id_in_the_text_file_names_file_and_line(tmp_path):
     path = tmp_path / "text.txt"
     path.write_text("a\tknown\nzz\tnot an entity\n", encoding="utf-8")
