@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
+from kgtool import distributed
 from kgtool.config import GNN_MODELS, IMAGE_ENCODERS, KGE_MODELS, TEXT_ENCODERS, Config, read_yaml, resolve_config
 from kgtool.errors import KGToolError
 
@@ -18,8 +18,8 @@ from kgtool.errors import KGToolError
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    quiet_rank = os.environ.get("RANK", "0") != "0"  # under torchrun only rank 0 reports progress
-    logging.basicConfig(level=logging.WARNING if quiet_rank else logging.INFO, format="%(message)s", stream=sys.stderr)
+    level = logging.INFO if distributed.launched_as_main() else logging.WARNING  # under torchrun rank 0 reports
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     try:
         return args.command(args)
     except KGToolError as error:
@@ -95,7 +95,7 @@ def run_fit(args: argparse.Namespace) -> int:
         raise KGToolError("--resume needs --output, the run folder to continue")
     config = None if args.resume else fit_config(args)
     run = kgtool.fit(config, output=args.output, resume=args.resume)
-    if os.environ.get("RANK", "0") != "0":
+    if not distributed.launched_as_main():
         return 0  # under torchrun rank 0 reports
     print(format_metrics({split: run.metrics[split] for split in ("valid", "test")}))
     print(f"run folder: {run.path}")

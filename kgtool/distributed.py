@@ -40,6 +40,12 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def launched_as_main() -> bool:
+    """True unless ``torchrun`` started this process as a rank other than 0; unlike
+    :func:`is_main` it holds before the process group is joined and after it is left."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 @contextmanager
 def process_group(device: torch.device, timeout_minutes: float = 30):
     """Join the process group ``torchrun`` prepared (when ``WORLD_SIZE`` > 1), and leave it at

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from kgtool.data.kg import KGDataset
 from kgtool.errors import KGToolError
+from kgtool.evaluation.ranking import reject_nan
 
 OGB_METRICS = ("mrr", "hits@1", "hits@3", "hits@10")
 
@@ -51,8 +52,7 @@ def evaluate_ogb(model, dataset: KGDataset, split: str, batch_size: int | None =
             batch = triples[start:start + batch_size].to(device)
             for head_side, negatives in ((True, head_negatives), (False, tail_negatives)):
                 scores = side_scores(model, batch, negatives[start:start + batch_size].to(device), head_side)
-                if torch.isnan(scores).any():
-                    raise KGToolError("the model produced NaN scores; its parameters are not finite")
+                reject_nan(scores)
                 lists = evaluator.eval({"y_pred_pos": scores[:, 0], "y_pred_neg": scores[:, 1:]})
                 for metric in OGB_METRICS:
                     results[metric].append(lists[f"{metric}_list"].float().cpu())

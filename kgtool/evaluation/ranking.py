@@ -39,10 +39,14 @@ class Ranks:
         return Ranks(self.optimistic[mask], self.pessimistic[mask])
 
 
-def ranks_from_scores(scores: Tensor, targets: Tensor) -> Ranks:
-    """Ranks of ``targets`` ``(b,)`` in already-filtered ``scores`` ``(b, num_entities)``."""
+def reject_nan(scores: Tensor) -> None:
     if torch.isnan(scores).any():
         raise KGToolError("the model produced NaN scores; its parameters are not finite")
+
+
+def ranks_from_scores(scores: Tensor, targets: Tensor) -> Ranks:
+    """Ranks of ``targets`` ``(b,)`` in already-filtered ``scores`` ``(b, num_entities)``."""
+    reject_nan(scores)
     target_scores = scores.gather(1, targets[:, None])
     optimistic = 1 + (scores > target_scores).sum(dim=1)
     pessimistic = (scores >= target_scores).sum(dim=1)

@@ -32,6 +32,7 @@ from kgtool.gnn.heads import LINK_DECODERS, NodeClassifier
 from kgtool.gnn.models import GNNStack
 from kgtool.sampling import RandomWalkSampler, make_node_loader, parse_fanout
 
+
 class GNNTask:
     """Shared parts; :meth:`from_config` returns a :class:`NodeClassificationTask` or
     :class:`LinkPredictionTask`."""
@@ -67,6 +68,9 @@ class GNNTask:
         return GNNStack(self.config.model.name, in_dim, g.hidden_dim, out_dim, g.num_layers,
                         g.dropout, g.heads, g.output_heads, g.norm, g.residual)
 
+    def _device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
     def with_node_encoder(self, model: nn.Module) -> nn.Module:
         """``model`` holding the node encoder too, so that it trains and is checkpointed with it."""
         if self.node_encoder is not None:
@@ -76,7 +80,7 @@ class GNNTask:
     def node_features(self, node_ids: Tensor | None = None) -> Tensor:
         """GNN input of the nodes ``node_ids`` ``(b,)`` (None: all), on the model's device: the
         dataset's features, then the node encoder's output if any. Shape: (b, in_dim)."""
-        x, device = self.dataset.x, next(self.model.parameters()).device
+        x, device = self.dataset.x, self._device()
         x = (x if node_ids is None else x[node_ids]).to(device)
         if self.node_encoder is None:
             return x
@@ -155,8 +159,6 @@ class NodeClassificationTask(GNNTask):
         logits = self._no_grad_eval(lambda: self.model(self.node_features(), d.edge_index.to(device)).cpu())
         return {"accuracy": node_accuracy(logits.argmax(dim=1)[mask], d.y[mask], self.name)}
 
-    def _device(self) -> torch.device:
-        return next(self.model.parameters()).device
 
 
 def node_accuracy(predicted: Tensor, labels: Tensor, dataset_name: str = "") -> float:
@@ -205,7 +207,7 @@ class LinkPredictionTask(GNNTask):
         negatives = torch.randint(n, (2, k * positives.size(1)), generator=generator)
         pairs = torch.cat([positives, negatives], dim=1)
         labels = torch.cat([torch.ones(positives.size(1)), torch.zeros(negatives.size(1))])
-        device = next(self.model.parameters()).device
+        device = self._device()
         if self.config.gnn.sampler == "neighbor":
             self.loader.node_sampler.generator = generator
             nodes, local = torch.unique(pairs, return_inverse=True)
@@ -224,7 +226,7 @@ class LinkPredictionTask(GNNTask):
         from kgtool.evaluation.ranking import evaluate_link_prediction
 
         graph = self.splits[split]
-        device = next(self.model.parameters()).device
+        device = self._device()
         z = self._no_grad_eval(lambda: self.model["encoder"](self.node_features(), graph.edge_index.to(device)))
         known = torch.cat([s.pos_edge_label_index for s in self.splits.values()], dim=1)
         as_triples = lambda edges: torch.stack([edges[0], torch.zeros_like(edges[0]), edges[1]], dim=1)
