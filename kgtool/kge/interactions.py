@@ -74,9 +74,15 @@ def complex_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
 def rotate_interaction(h: Tensor, r: Tensor, t: Tensor, margin: float) -> Tensor:
     """RotatE: ``γ - Σ_i |h_i·r_i - t_i|`` with ``|r_i| = 1``.
 
-    Shapes: pairs ``(*batch, dim, 2)`` -> ``(*batch,)``.
+    Shapes: pairs ``(*batch, dim, 2)`` -> ``(*batch,)``. When the heads are the larger side (all
+    entities or candidates as heads), ``|h·r - t|`` is computed as ``|h - t·conj(r)|``, which rotates
+    the few tails instead of every head.
     """
-    moduli = torch.linalg.vector_norm(complex_product(h, r) - t, dim=-1)  # its gradient at 0 is 0, not NaN
+    if h.shape[:-2].numel() > t.shape[:-2].numel():
+        differences = h - complex_product(t, r * r.new_tensor([1.0, -1.0]))
+    else:
+        differences = complex_product(h, r) - t
+    moduli = torch.linalg.vector_norm(differences, dim=-1)  # its gradient at 0 is 0, not NaN
     return margin - moduli.sum(dim=-1)
 
 

@@ -38,6 +38,7 @@ class KGEModel(nn.Module):
         self.num_entities = num_entities
         self.num_relations = num_relations
         self.reciprocal = reciprocal
+        self.sparse = sparse
         self.max_chunk_elements = max_chunk_elements
         relation_rows = num_relations * (2 if reciprocal else 1)
         width = self.interaction.entity_width
@@ -96,13 +97,30 @@ class KGEModel(nn.Module):
     def score_tail_candidates(self, heads: Tensor, relations: Tensor, candidates: Tensor) -> Tensor:
         """Scores of ``(h, r, c)`` for ``heads``, ``relations`` ``(b,)`` and ``candidates``
         ``(b, k)`` (or ``(1, k)``, shared by all rows) -> ``(b, k)``."""
+        if self._all_entities_cheaper(candidates):
+            return self.score_tails(heads, relations).gather(1, candidates)
         h, r = self.entities(heads)[:, None], self.relations(relations)[:, None]
         return self.score(h, r, self.entities(candidates))
 
     def score_head_candidates(self, relations: Tensor, tails: Tensor, candidates: Tensor) -> Tensor:
         """Scores of ``(c, r, t)`` with ``candidates`` ``(b, k)`` or ``(1, k)`` -> ``(b, k)``."""
+        if self._all_entities_cheaper(candidates):
+            return self.score_heads(relations, tails).gather(1, candidates)
         r, t = self.relations(relations)[:, None], self.entities(tails)[:, None]
         return self.score(self.entities(candidates), r, t)
+
+    def _all_entities_cheaper(self, candidates: Tensor) -> bool:
+        """Whether to score per-row candidates ``(b, k)`` by scoring all entities and picking.
+
+        Per-row candidates gather ``b·k`` rows (and scatter their gradients back), which alone
+        takes about as long as scoring ``b`` queries against all entities as a matrix product or
+        distance matrix once ``k`` is a sizeable part of the entities: on UMLS (135 entities,
+        128 negatives) a TransE step is several times faster this way, with the same scores and
+        gradients. Not with sparse tables (the whole table would get a gradient) nor with entity
+        encoders (all entities would be encoded).
+        """
+        return (not self.sparse and not self.encoded and candidates.shape[0] > 1
+                and 4 * candidates.shape[1] >= self.num_entities)
 
     def score_tails(self, heads: Tensor, relations: Tensor) -> Tensor:
         """Scores of ``(h, r, e)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""

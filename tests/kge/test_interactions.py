@@ -93,3 +93,22 @@ def test_transe_distance_matrix_path_equals_the_broadcast_formula(p_norm):
         for a, b in zip(torch.autograd.grad(fast.sum(), (queries, relations, table)),
                         torch.autograd.grad(plain.sum(), (queries, relations, table))):
             torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_many_per_row_candidates_go_through_all_entities_with_the_same_scores_and_gradients(name):
+    """With k ≥ num_entities / 4 candidates per row the model scores all entities and picks;
+    scores and gradients equal those of gathering the candidates' rows."""
+    torch.manual_seed(0)
+    model = KGEModel(ModelConfig(name=name, dim=6), num_entities=25, num_relations=4)
+    anchors, relations = torch.tensor([0, 3, 7, 24]), torch.tensor([1, 0, 3, 2])
+    candidates = torch.randint(25, (4, 9))  # repeats included: their gradients must add up
+    assert model._all_entities_cheaper(candidates) and not model._all_entities_cheaper(candidates[:, :5])
+    a, r, c = model.entities(anchors)[:, None], model.relations(relations)[:, None], model.entities(candidates)
+    for fast, gathered in ((model.score_tail_candidates(anchors, relations, candidates), model.score(a, r, c)),
+                           (model.score_head_candidates(relations, anchors, candidates), model.score(c, r, a))):
+        torch.testing.assert_close(fast, gathered)
+        weights = torch.randn(fast.shape)
+        for x, y in zip(torch.autograd.grad((fast * weights).sum(), list(model.parameters())),
+                        torch.autograd.grad((gathered * weights).sum(), list(model.parameters()), retain_graph=True)):
+            torch.testing.assert_close(x, y)
