@@ -66,8 +66,20 @@ def complex_product(a: Tensor, b: Tensor) -> Tensor:
     return torch.stack([a_re * b_re - a_im * b_im, a_re * b_im + a_im * b_re], dim=-1)
 
 
+def conjugate(x: Tensor) -> Tensor:
+    """Complex conjugates of pairs ``(…, dim, 2)``."""
+    return x * x.new_tensor([1.0, -1.0])
+
+
 def complex_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
-    """ComplEx: ``Re(Σ h·r·conj(t))``. Shapes: pairs ``(*batch, dim, 2)`` -> ``(*batch,)``."""
+    """ComplEx: ``Re(Σ h·r·conj(t))``. Shapes: pairs ``(*batch, dim, 2)`` -> ``(*batch,)``.
+
+    When the heads are the larger side (all entities as heads), the score is computed as
+    ``Re(Σ t·conj(r)·conj(h))``, the same number, so that the product is taken with the few tails
+    and the all-entity case stays a matrix product instead of a ``(b, n, dim, 2)`` tensor.
+    """
+    if h.shape[:-2].numel() > t.shape[:-2].numel():
+        return torch.einsum("...dc,...dc->...", complex_product(t, conjugate(r)), h)
     return torch.einsum("...dc,...dc->...", complex_product(h, r), t)
 
 
@@ -79,7 +91,7 @@ def rotate_interaction(h: Tensor, r: Tensor, t: Tensor, margin: float) -> Tensor
     the few tails instead of every head.
     """
     if h.shape[:-2].numel() > t.shape[:-2].numel():
-        differences = h - complex_product(t, r * r.new_tensor([1.0, -1.0]))
+        differences = h - complex_product(t, conjugate(r))
     else:
         differences = complex_product(h, r) - t
     moduli = torch.linalg.vector_norm(differences, dim=-1)  # its gradient at 0 is 0, not NaN

@@ -112,3 +112,15 @@ def test_many_per_row_candidates_go_through_all_entities_with_the_same_scores_an
         for x, y in zip(torch.autograd.grad((fast * weights).sum(), list(model.parameters())),
                         torch.autograd.grad((gathered * weights).sum(), list(model.parameters()), retain_graph=True)):
             torch.testing.assert_close(x, y)
+
+
+def test_complex_all_heads_is_a_matrix_product_not_a_huge_tensor():
+    """(?, r, t) against 100k entities: a (512, 100000, 128, 2) intermediate would need 52 GB."""
+    g = torch.Generator().manual_seed(0)
+    heads = torch.randn(1, 100_000, 128, 2, generator=g)
+    r, t = torch.randn(512, 1, 128, 2, generator=g), torch.randn(512, 1, 128, 2, generator=g)
+    scores = complex_interaction(heads, r, t)
+    assert scores.shape == (512, 100_000)
+    h, r, t = (torch.view_as_complex(x.contiguous()) for x in (heads[0, :7], r[:3, 0], t[:3, 0]))
+    expected = (h[None] * r[:, None] * t[:, None].conj()).sum(dim=-1).real  # Re(Σ h·r·conj(t)), (3, 7)
+    torch.testing.assert_close(scores[:3, :7], expected, rtol=1e-4, atol=1e-4)
