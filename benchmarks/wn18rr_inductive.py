@@ -5,7 +5,8 @@ valid and test are the triples with exactly one held-out end. The split is writt
 ``--split-dir`` and read back from there. Test queries are ranked against all 40,943 entities
 (filtered), held-out ones included. Rows:
 
-- ``text``: entities are their WordNet lemma + definition through a Transformer encoder, with no
+- ``text``: entities are their WordNet lemma + definition, as words and their character 4-grams
+  (so "chieftain" and "chieftainship" share tokens) through a bag-of-words encoder, with no
   per-entity embedding (``encoders.structural=false``), so unseen entities are represented too;
 - ``structure``: the same model with a learned embedding table: held-out rows never train;
 - ``random``: the expected MRR of a uniformly random ranking, ``H_N / N``.
@@ -34,13 +35,14 @@ def model_config(args: argparse.Namespace, text: str | None, structural: bool) -
     config = {
         "model": {"name": args.model, "dim": args.dim},
         "training": {"epochs": args.epochs, "batch_size": 512, "num_negatives": args.negatives,
-                     "shared_negatives": True, "loss": "nssa", "lr": args.lr, "eval_every": 1,
+                     "shared_negatives": True, "loss": "nssa", "lr": args.lr, "eval_every": args.eval_every,
                      "progress": False, "seed": args.seed},
         "evaluation": {"per_relation": False},
     }
     if text is not None:
-        config["encoders"] = {"text": text, "text_encoder": "transformer", "dim": args.encoder_dim, "layers": 1,
-                              "max_tokens": args.max_tokens, "structural": structural}
+        config["encoders"] = {"text": text, "text_encoder": args.text_encoder, "dim": args.encoder_dim, "layers": 1,
+                              "max_tokens": args.max_tokens, "char_ngrams": args.char_ngrams,
+                              "structural": structural}
     return config
 
 
@@ -63,11 +65,14 @@ def main() -> None:
     parser.add_argument("--split-dir", default="runs/wn18rr-inductive-split")
     parser.add_argument("--model", default="distmult")
     parser.add_argument("--dim", type=int, default=64)
-    parser.add_argument("--encoder-dim", type=int, default=32)
-    parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument("--text-encoder", default="bow", help="bow | transformer | lstm | gru")
+    parser.add_argument("--encoder-dim", type=int, default=64)
+    parser.add_argument("--char-ngrams", type=int, default=4, help="0: words only")
+    parser.add_argument("--max-tokens", type=int, default=64, help="words and n-grams kept of each text")
     parser.add_argument("--negatives", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--eval-every", type=int, default=2, help="epochs between validations (best model)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", default="text,structure", help="comma-separated inductive rows to train, or ''")
     parser.add_argument("--transductive", action="store_true", help="also compare on the original split")
@@ -90,7 +95,8 @@ def main() -> None:
                                  ("structure", model_config(args, None, True))]:
                 results.append({"split": "transductive", **fit(f"t-{name}", config, original, Path(output)),
                                 "row": name})
-    print(f"\n{args.model}, dim {args.dim}, {args.epochs} epochs, {args.negatives} shared negatives, lr {args.lr}")
+    print(f"\n{args.model}, dim {args.dim}, {args.epochs} epochs, {args.negatives} shared negatives, lr {args.lr}; "
+          f"text: {args.text_encoder} dim {args.encoder_dim}, {args.max_tokens} tokens, char n-grams {args.char_ngrams}")
     print(f"{'split':<13} {'row':<15} {'MRR':>7} {'H@1':>7} {'H@10':>7} {'minutes':>8}")
     for r in results:
         print(f"{r['split']:<13} {r['row']:<15} {r['mrr']:>7.4f} {r['hits@1']:>7.4f} {r['hits@10']:>7.4f} "

@@ -20,7 +20,7 @@ from kgtool.errors import ConfigError
 
 KGE_MODELS = ("transe", "distmult", "complex", "rotate")
 GNN_MODELS = ("gcn", "gat", "sage")
-TEXT_ENCODERS = ("none", "lstm", "gru", "transformer", "pretrained")  # names in kgtool.encoders.ENCODERS
+TEXT_ENCODERS = ("none", "bow", "lstm", "gru", "transformer", "pretrained")  # names in kgtool.encoders.ENCODERS
 IMAGE_ENCODERS = ("none", "cnn", "vit", "torchvision", "diffusion", "vae")
 
 # Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
@@ -114,10 +114,11 @@ class EncodersConfig:
     """Entity/node representations from text and images (kgtool.encoders.multimodal_from_files)."""
 
     text: Optional[str] = None  # entity<TAB>text file (plain or .gz); ids: entity labels, or node numbers 0..n-1
-    text_encoder: str = "none"  # none | lstm | gru | transformer | pretrained
+    text_encoder: str = "none"  # none | bow (mean of token embeddings) | lstm | gru | transformer | pretrained
     text_model: Optional[str] = None  # pretrained: a local Hugging Face / sentence-transformers folder
-    max_tokens: int = 32  # words (pretrained: subword tokens) kept of each text
-    max_vocab: int = 50000  # most frequent words the tokenizer keeps; others are <unk>
+    max_tokens: int = 32  # tokens (words, their char n-grams; pretrained: subword tokens) kept of each text
+    max_vocab: int = 50000  # most frequent tokens the tokenizer keeps; others are <unk>
+    char_ngrams: int = 0  # n > 0: each word is followed by its character n-grams (fastText), so stems match
     images: Optional[str] = None  # folder of <id>.png/<id>.npy, or an .npy array (num_items, [c,] h, w) in id order
     image_encoder: str = "none"  # none | cnn | vit | torchvision | diffusion | vae
     dim: int = 64  # width of each encoder's output and of the structural embedding (GNNs: of the fused x too)
@@ -212,6 +213,8 @@ class Config:
                             ("encoders.dim", e.dim), ("encoders.layers", e.layers)]:
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
+        if e.char_ngrams < 0:
+            raise ConfigError(f"encoders.char_ngrams must be 0 (words only) or an n-gram length, got {e.char_ngrams}")
         for path, encoder in [("text", "text_encoder"), ("images", "image_encoder")]:
             if getattr(e, path) is not None and getattr(e, encoder) == "none":
                 raise ConfigError(f"encoders.{path} is set but encoders.{encoder} is none; choose an encoder")

@@ -26,6 +26,7 @@ def test_yaml_round_trip(tmp_path):
     ("model.name=bogus", "model.name must be one of"),
     ("training.loss=ce", "training.loss (with scoring=negatives)"),
     ("training.batch_size=0", "training.batch_size must be at least 1"),
+    ("encoders.char_ngrams=-1", "encoders.char_ngrams must be 0"),
     ("noequals", "expected key=value"),
 ])
 def test_bad_overrides_name_the_key(assignment, message):

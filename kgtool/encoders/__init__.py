@@ -6,6 +6,7 @@ plain-data ``config()`` / ``from_config()`` pair and ``freeze()`` / ``unfreeze()
 :func:`multimodal_from_files` builds one from a text file and images (the ``encoders`` config).
 """
 
+from kgtool.encoders.bag import BagOfWordsEncoder
 from kgtool.encoders.base import Encoder
 from kgtool.encoders.cnn import CNNEncoder
 from kgtool.encoders.diffusion import DiffusionEncoder
@@ -29,6 +30,7 @@ from kgtool.encoders.vae import VAEEncoder
 from kgtool.encoders.vit import ViTEncoder
 
 __all__ = [
+    "BagOfWordsEncoder",
     "CNNEncoder",
     "DiffusionEncoder",
     "ENCODERS",

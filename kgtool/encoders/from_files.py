@@ -41,6 +41,7 @@ def multimodal_from_files(
     text_model: Optional[str] = None,
     max_tokens: int = 32,
     max_vocab: int = 50000,
+    char_ngrams: int = 0,
     images: Optional[str] = None,
     image_encoder: str = "none",
     dim: int = 64,
@@ -54,6 +55,7 @@ def multimodal_from_files(
     :param names: item labels in id order; the text file's and images' ids must be among them
     :param out_dim: width of the fused representation
     :param text: ``entity<TAB>text`` file (plain or ``.gz``), read by :func:`read_entity_text`
+    :param char_ngrams: the tokenizer adds each word's character n-grams of this length (0: none)
     :param images: a folder of ``<name>.png`` / ``<name>.npy`` files, or an ``.npy`` array of
         shape (len(names), [channels,] h, w) in id order
     :param dim: width of each modality encoder's output and of the structural embedding
@@ -65,7 +67,7 @@ def multimodal_from_files(
     encoders, inputs = {}, {}
     if text_encoder != "none":
         encoders["text"], inputs["text"] = _text_modality(names, text, text_encoder, text_model, max_tokens,
-                                                          max_vocab, dim, layers)
+                                                          max_vocab, char_ngrams, dim, layers)
     if image_encoder != "none":
         encoders["image"], inputs["image"] = _image_modality(names, images, image_encoder, dim, layers)
     if not encoders:
@@ -79,7 +81,7 @@ def multimodal_from_files(
     return MultimodalEmbedding(len(names), dim if structural else 0, encoders, inputs, out_dim, fusion)
 
 
-def _text_modality(names, path, encoder_name, model_path, max_tokens, max_vocab, dim, layers):
+def _text_modality(names, path, encoder_name, model_path, max_tokens, max_vocab, char_ngrams, dim, layers):
     if path is None:
         raise ConfigError(f"encoders.text_encoder={encoder_name} needs encoders.text, an entity<TAB>text file")
     texts = read_entity_text(path, known_ids=set(names))
@@ -90,8 +92,10 @@ def _text_modality(names, path, encoder_name, model_path, max_tokens, max_vocab,
         return encoder, ([texts.get(name, "") for name in names], torch.tensor([name in texts for name in names]))
     # the vocabulary is fitted on the texts in id order, so it is the same on every rebuild
     tokenizer = WordTokenizer.fit((texts[name] for name in names if name in texts), max_size=max_vocab,
-                                  max_length=max_tokens)
-    if encoder_name == "transformer":
+                                  max_length=max_tokens, char_ngrams=char_ngrams)
+    if encoder_name == "bow":
+        config = {"dim": dim}
+    elif encoder_name == "transformer":
         config = {"dim": dim, "num_heads": NUM_HEADS, "num_layers": layers, "max_length": max_tokens}
     else:  # lstm, gru: two directions of dim / 2
         config = {"embed_dim": dim, "hidden_dim": dim // 2}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kgtool.encoders.bag import BagOfWordsEncoder
 from kgtool.encoders.base import Encoder
 from kgtool.encoders.cnn import CNNEncoder
 from kgtool.encoders.diffusion import DiffusionEncoder
@@ -16,6 +17,7 @@ from kgtool.encoders.vit import ViTEncoder
 from kgtool.errors import ConfigError
 
 ENCODERS: dict[str, type[Encoder]] = {
+    "bow": BagOfWordsEncoder,
     "lstm": LSTMEncoder,
     "gru": GRUEncoder,
     "transformer": TransformerEncoder,

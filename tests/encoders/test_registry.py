@@ -6,6 +6,7 @@ from kgtool.errors import ConfigError
 
 VOCAB = 12
 CASES = {
+    "bow": ({"vocab_size": VOCAB, "dim": 8}, "text"),
     "lstm": ({"vocab_size": VOCAB, "embed_dim": 8, "hidden_dim": 4}, "text"),
     "gru": ({"vocab_size": VOCAB, "embed_dim": 8, "hidden_dim": 4, "pooling": "max"}, "text"),
     "transformer": ({"vocab_size": VOCAB, "dim": 8, "num_heads": 2, "positions": "learned"}, "text"),

@@ -27,7 +27,7 @@ def test_punctuation_is_split_and_empty_text_is_all_padding():
 
 
 def test_config_round_trip_gives_the_same_ids():
-    tokenizer = WordTokenizer.fit(["x y z", "y z", "z"], max_length=5, lowercase=False)
+    tokenizer = WordTokenizer.fit(["x y z", "y z", "z"], max_length=5, lowercase=False, char_ngrams=2)
     rebuilt = WordTokenizer.from_config(tokenizer.config())
     assert rebuilt.encode(["z Y x"]).tolist() == tokenizer.encode(["z Y x"]).tolist()
     assert rebuilt.encode(["Y"]).tolist()[0][0] == UNK_ID  # case kept: "Y" is not "y"
@@ -36,3 +36,19 @@ def test_config_round_trip_gives_the_same_ids():
 def test_invalid_vocabulary_is_rejected():
     with pytest.raises(ConfigError):
         WordTokenizer(["a", "b"])
+
+
+def test_char_ngrams_follow_each_word_and_link_shared_stems():
+    tokenizer = WordTokenizer.fit(["chieftain", "chieftainship, a"], max_length=20, char_ngrams=4)
+    assert tokenizer.config()["char_ngrams"] == 4
+    words = [tokenizer.tokens[i] for i in tokenizer.encode(["Chieftain, a"])[0] if i]
+    # "<chieftain>" has 8 four-grams; "," and the one-letter "a" are too short for any
+    assert words == ["chieftain", "#<chi", "#chie", "#hief", "#ieft", "#efta", "#ftai", "#tain", "#ain>", ",", "a"]
+    stem = set(tokenizer.encode(["chieftain"])[0].tolist()) - {PAD_ID}
+    derived = set(tokenizer.encode(["chieftainship"])[0].tolist()) - {PAD_ID}
+    assert len(stem & derived) == 7 and UNK_ID not in stem | derived  # all but "#ain>"
+
+
+def test_negative_char_ngrams_are_rejected():
+    with pytest.raises(ConfigError):
+        WordTokenizer.fit(["a"], char_ngrams=-1)

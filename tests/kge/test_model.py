@@ -57,9 +57,10 @@ def test_all_entities_are_encoded_once_per_evaluation(dataset_and_text):
     assert len(calls) == 4 and model.entity_embeddings.encoders["text"].embedding.weight.grad is not None
 
 
-def test_a_text_only_run_round_trips_through_load(dataset_and_text, tmp_path):
+@pytest.mark.parametrize("encoder", [{"fusion": "gated"}, {"text_encoder": "bow", "char_ngrams": 3}])
+def test_a_text_only_run_round_trips_through_load(dataset_and_text, tmp_path, encoder):
     dataset, text = dataset_and_text
-    run = kgtool.fit(encoder_config(text, structural=False, fusion="gated"), output=tmp_path / "run", dataset=dataset)
+    run = kgtool.fit(encoder_config(text, structural=False, **encoder), output=tmp_path / "run", dataset=dataset)
     assert run.model.entity_embeddings.structural is None
     loaded = kgtool.run.load(tmp_path / "run", dataset=dataset)
     loaded.model.eval()
