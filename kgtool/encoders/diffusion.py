@@ -17,13 +17,15 @@ class DiffusionEncoder(Pretrainable, Encoder):
 
     Features: the image (mapped from [0, 1] to [-1, 1]) is noised to step ``feature_step``
     (default 50 of 1000, where ᾱ ≈ 0.97: the image is nearly intact, but the UNet works as it
-    learnt to) with one fixed noise image drawn from ``noise_seed``; the features are the UNet's
-    pooled activations there. The same noise for every image makes an image's features
-    independent of its batch and of the global random state.
+    learnt to) with one fixed noise image drawn from ``noise_seed``; the features are the
+    activations of the UNet's three blocks there, each average-pooled to a ``pool_size`` ×
+    ``pool_size`` grid (1: global pooling; a grid keeps the layout of small images). The same
+    noise for every image makes an image's features independent of its batch and of the global
+    random state.
 
     Shapes:
         - input: images (n, in_channels, image_size, image_size), values in [0, 1]
-        - output: (n, out_dim) with ``out_dim = 4 * channels``
+        - output: (n, out_dim) with ``out_dim = 4 * channels * pool_size²``
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class DiffusionEncoder(Pretrainable, Encoder):
         beta_end: float = 0.02,
         feature_step: int = 50,
         noise_seed: int = 0,
+        pool_size: int = 1,
     ) -> None:
         super().__init__(
             image_size=image_size,
@@ -46,12 +49,13 @@ class DiffusionEncoder(Pretrainable, Encoder):
             beta_end=beta_end,
             feature_step=feature_step,
             noise_seed=noise_seed,
+            pool_size=pool_size,
         )
         if not 0 <= feature_step < num_steps:
             raise ConfigError(f"feature_step must lie in [0, {num_steps}), got {feature_step}")
         self.feature_step = feature_step
-        self.out_dim = 4 * channels
-        self.unet = UNet(in_channels, channels)
+        self.out_dim = 4 * channels * pool_size**2
+        self.unet = UNet(in_channels, channels, pool_size)
         alpha_bar = torch.cumprod(1 - torch.linspace(beta_start, beta_end, num_steps), dim=0)
         self.register_buffer("alpha_bar", alpha_bar, persistent=False)
         noise = torch.randn(in_channels, image_size, image_size, generator=torch.Generator().manual_seed(noise_seed))

@@ -16,13 +16,15 @@ class UNet(nn.Module):
     Shapes:
         - x: (n, in_channels, h, w), any h, w ≥ 2
         - t: (n,) integer time steps
-        - output: predicted noise (n, in_channels, h, w) and pooled activations
-          ``[mean(h0), mean(h1), mean(h2)]`` of shape (n, 4 * channels)
+        - output: predicted noise (n, in_channels, h, w) and pooled activations: ``h0``, ``h1``,
+          ``h2`` each average-pooled to a ``pool_size`` × ``pool_size`` grid, flattened and
+          concatenated, of shape (n, 4 * channels * pool_size²)
     """
 
-    def __init__(self, in_channels: int = 1, channels: int = 32) -> None:
+    def __init__(self, in_channels: int = 1, channels: int = 32, pool_size: int = 1) -> None:
         super().__init__()
         self.channels = channels
+        self.pool_size = pool_size
         time_dim = 4 * channels
         self.time_mlp = nn.Sequential(nn.Linear(channels, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
         self.stem = nn.Conv2d(in_channels, channels, 3, padding=1)
@@ -38,5 +40,6 @@ class UNet(nn.Module):
         h1 = self.mid(self.downsample(h0, time), time)
         # Interpolating to h0's size (not a fixed ×2) also serves odd image sizes.
         h2 = self.up(torch.cat([nn.functional.interpolate(h1, size=h0.shape[-2:]), h0], dim=1), time)
-        pooled = torch.cat([h.mean(dim=(2, 3)) for h in (h0, h1, h2)], dim=1)
+        grids = [nn.functional.adaptive_avg_pool2d(h, self.pool_size) for h in (h0, h1, h2)]
+        pooled = torch.cat([grid.flatten(1) for grid in grids], dim=1)
         return self.out(h2), pooled

@@ -36,3 +36,16 @@ def test_frozen_encoder_gets_no_gradients(images):
 def test_feature_step_must_be_a_step():
     with pytest.raises(ConfigError):
         DiffusionEncoder(num_steps=100, feature_step=100)
+
+
+def test_grid_pooling_averages_to_global_pooling(images):
+    torch.manual_seed(0)
+    grid = DiffusionEncoder(image_size=8, channels=8, pool_size=2)
+    assert grid(images).shape == (6, 128) and grid.out_dim == 128
+    # Each block's 2×2 grid (8×8 and 4×4 maps divide evenly) averages to its global mean.
+    cells = grid(images).split([4 * 8, 4 * 16, 4 * 8], dim=1)
+    averaged = torch.cat([cell.view(6, -1, 4).mean(dim=2) for cell in cells], dim=1)
+    torch.manual_seed(0)
+    global_pooled = DiffusionEncoder(image_size=8, channels=8)
+    global_pooled.load_state_dict(grid.state_dict())
+    torch.testing.assert_close(averaged, global_pooled(images))
