@@ -50,9 +50,16 @@ def distance_matrix(queries: Tensor, table: Tensor, p_norm: int) -> Tensor:
     return torch.cdist(queries[:, 0], table[0], p=p_norm, compute_mode="donot_use_mm_for_euclid_dist")
 
 
+def heads_first_is_larger(h: Tensor, r: Tensor, t: Tensor) -> bool:
+    """Whether ``h ∘ r`` makes a larger tensor than ``r ∘ t``: all entities or many candidates as
+    heads against few queries, unlike the reverse. The bilinear and rotation formulas then apply
+    the relation to the tails first, which keeps the all-entity case a matrix product."""
+    return torch.broadcast_shapes(h.shape, r.shape).numel() > torch.broadcast_shapes(r.shape, t.shape).numel()
+
+
 def distmult_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
     """DistMult: ``<h, r, t> = Σ h·r·t``. Shapes: real ``(*batch, dim)`` -> ``(*batch,)``."""
-    if h.shape[:-1].numel() > t.shape[:-1].numel():
+    if heads_first_is_larger(h, r, t):
         # einsum multiplies left to right: all entities as heads would make h·r a (b, n, dim)
         # tensor, so they go last (the score is symmetric in h and t) and end in a matrix product.
         h, t = t, h
@@ -78,7 +85,7 @@ def complex_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
     ``Re(Σ t·conj(r)·conj(h))``, the same number, so that the product is taken with the few tails
     and the all-entity case stays a matrix product instead of a ``(b, n, dim, 2)`` tensor.
     """
-    if h.shape[:-2].numel() > t.shape[:-2].numel():
+    if heads_first_is_larger(h, r, t):
         return torch.einsum("...dc,...dc->...", complex_product(t, conjugate(r)), h)
     return torch.einsum("...dc,...dc->...", complex_product(h, r), t)
 
@@ -90,7 +97,7 @@ def rotate_interaction(h: Tensor, r: Tensor, t: Tensor, margin: float) -> Tensor
     entities or candidates as heads), ``|h·r - t|`` is computed as ``|h - t·conj(r)|``, which rotates
     the few tails instead of every head.
     """
-    if h.shape[:-2].numel() > t.shape[:-2].numel():
+    if heads_first_is_larger(h, r, t):
         differences = h - complex_product(t, conjugate(r))
     else:
         differences = complex_product(h, r) - t
