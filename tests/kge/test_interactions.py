@@ -114,13 +114,18 @@ def test_many_per_row_candidates_go_through_all_entities_with_the_same_scores_an
             torch.testing.assert_close(x, y)
 
 
-def test_complex_all_heads_is_a_matrix_product_not_a_huge_tensor():
-    """(?, r, t) against 100k entities: a (512, 100000, 128, 2) intermediate would need 52 GB."""
+@pytest.mark.parametrize("side", ["heads", "tails"])
+def test_complex_all_entities_is_a_matrix_product_not_a_huge_tensor(side):
+    """100k entities as heads against 512 queries, or 100k queries against 512 tails (all tails
+    of a big batch on a small graph): a (512, 100000, 128, 2) intermediate would need 52 GB."""
     g = torch.Generator().manual_seed(0)
-    heads = torch.randn(1, 100_000, 128, 2, generator=g)
-    r, t = torch.randn(512, 1, 128, 2, generator=g), torch.randn(512, 1, 128, 2, generator=g)
-    scores = complex_interaction(heads, r, t)
-    assert scores.shape == (512, 100_000)
-    h, r, t = (torch.view_as_complex(x.contiguous()) for x in (heads[0, :7], r[:3, 0], t[:3, 0]))
-    expected = (h[None] * r[:, None] * t[:, None].conj()).sum(dim=-1).real  # Re(Σ h·r·conj(t)), (3, 7)
+    many, few = torch.randn(100_000, 1, 128, 2, generator=g), torch.randn(512, 1, 128, 2, generator=g)
+    if side == "heads":  # (?, r, t): the entities (1, 100000) against queries (512, 1)
+        h, r, t = many.transpose(0, 1), few, torch.randn(512, 1, 128, 2, generator=g)
+    else:  # (h, r, ?): queries (100000, 1) against the entities (1, 512)
+        h, r, t = many, torch.randn(100_000, 1, 128, 2, generator=g), few.transpose(0, 1)
+    scores = complex_interaction(h, r, t)
+    assert scores.shape == ((512, 100_000) if side == "heads" else (100_000, 512))
+    hc, rc, tc = (torch.view_as_complex(x[:3, :7].contiguous()) for x in (h, r, t))  # broadcast to (3, 7, 128)
+    expected = (hc * rc * tc.conj()).sum(dim=-1).real  # Re(Σ h·r·conj(t))
     torch.testing.assert_close(scores[:3, :7], expected, rtol=1e-4, atol=1e-4)
