@@ -124,7 +124,7 @@ class EncodersConfig:
     dim: int = 64  # width of each encoder's output and of the structural embedding (GNNs: of the fused x too)
     layers: int = 1  # Transformer/ViT blocks
     structural: bool = True  # also learn a per-item embedding; false: items are known by their text/images only
-    fusion: str = "concat"  # concat (project [s; m_1; ...]) | gated (per-dimension softmax gates)
+    fusion: str = "concat"  # concat (project [s; m_1; ...]) | gated (per-dimension softmax gates) | residual (s + W m)
     freeze: bool = False  # keep encoder weights fixed (pretrained); fusion and placeholders still learn
 
     @property
@@ -208,7 +208,7 @@ class Config:
         e = self.encoders
         _choice("encoders.text_encoder", e.text_encoder, TEXT_ENCODERS)
         _choice("encoders.image_encoder", e.image_encoder, IMAGE_ENCODERS)
-        _choice("encoders.fusion", e.fusion, ("concat", "gated"))
+        _choice("encoders.fusion", e.fusion, ("concat", "gated", "residual"))
         for name, value in [("encoders.max_tokens", e.max_tokens), ("encoders.max_vocab", e.max_vocab),
                             ("encoders.dim", e.dim), ("encoders.layers", e.layers)]:
             if value < 1:

@@ -58,7 +58,8 @@ def multimodal_from_files(
     :param char_ngrams: the tokenizer adds each word's character n-grams of this length (0: none)
     :param images: a folder of ``<name>.png`` / ``<name>.npy`` files, or an ``.npy`` array of
         shape (len(names), [channels,] h, w) in id order
-    :param dim: width of each modality encoder's output and of the structural embedding
+    :param dim: width of each modality encoder's output and of the structural embedding (with
+        ``fusion="residual"`` the structural embedding has the output's width)
     :param layers: Transformer/ViT blocks
     :param structural: keep a learned per-item embedding beside the modalities
     :param freeze: fixed encoder weights (e.g. a pretrained model); fusion and placeholders learn
@@ -78,7 +79,11 @@ def multimodal_from_files(
     for modality, missing in count_missing(inputs).items():
         log.info(f"{modality}: {len(names) - missing:,} of {len(names):,} items have one; "
                  f"{missing:,} use the learned placeholder")
-    return MultimodalEmbedding(len(names), dim if structural else 0, encoders, inputs, out_dim, fusion)
+    if fusion == "residual" and not structural:
+        raise ConfigError("residual fusion adds the modalities to the structural embedding: "
+                          "it needs encoders.structural=true")
+    struct_dim = (out_dim if fusion == "residual" else dim) if structural else 0
+    return MultimodalEmbedding(len(names), struct_dim, encoders, inputs, out_dim, fusion)
 
 
 def _text_modality(names, path, encoder_name, model_path, max_tokens, max_vocab, char_ngrams, dim, layers):

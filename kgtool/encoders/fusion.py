@@ -9,7 +9,7 @@ from torch import nn
 
 from kgtool.errors import ConfigError, DataError
 
-FUSIONS = ("concat", "gated")
+FUSIONS = ("concat", "gated", "residual")
 # A modality's inputs for all items: a tensor indexed by item id, or a list (texts for
 # PretrainedTextEncoder), and the (num_items,) bool mask of the items that have it.
 ModalityInputs = tuple[Union[torch.Tensor, Sequence], torch.Tensor]
@@ -71,9 +71,16 @@ class MultimodalEmbedding(nn.Module):
         self.placeholders = nn.ParameterDict(
             {name: nn.Parameter(torch.randn(encoder.out_dim) * 0.1) for name, encoder in encoders.items()}
         )
+        if fusion == "residual" and struct_dim != out_dim:
+            raise ConfigError(f"residual fusion adds the modalities to a structural embedding of the output's width: "
+                              f"struct_dim is {struct_dim}, out_dim {out_dim}")
         dims = ([struct_dim] if struct_dim else []) + [encoder.out_dim for encoder in encoders.values()]
         if fusion == "concat":
             self.project = nn.Linear(sum(dims), out_dim)
+        elif fusion == "residual":
+            self.project = nn.Linear(sum(dims[1:]), out_dim)
+            nn.init.zeros_(self.project.weight)
+            nn.init.zeros_(self.project.bias)
         else:
             self.projections = nn.ModuleList(nn.Linear(dim, out_dim) for dim in dims)
             self.gate = nn.Linear(sum(dims), len(dims) * out_dim)
@@ -113,6 +120,8 @@ class MultimodalEmbedding(nn.Module):
             parts.insert(0, self.structural(ids))
         if self.fusion == "concat":
             return self.project(torch.cat(parts, dim=-1))
+        if self.fusion == "residual":
+            return parts[0] + self.project(torch.cat(parts[1:], dim=-1))
         gates = self.gate(torch.cat(parts, dim=-1)).view(len(ids), len(parts), self.out_dim).softmax(dim=1)
         projected = torch.stack([projection(part) for projection, part in zip(self.projections, parts)], dim=1)
         return (gates * projected).sum(dim=1)

@@ -53,8 +53,14 @@ class KGEModel(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """The interaction's initialisation of the tables; an entity encoder keeps its own."""
-        tables = [self.relation_embeddings] if self.encoded else [self.entity_embeddings, self.relation_embeddings]
+        """The interaction's initialisation of the tables; an entity encoder keeps its own, except
+        a residual fusion's structural table, which holds the entity rows themselves."""
+        if not self.encoded:
+            tables = [self.entity_embeddings, self.relation_embeddings]
+        elif getattr(self.entity_embeddings, "fusion", None) == "residual":
+            tables = [self.entity_embeddings.structural, self.relation_embeddings]
+        else:
+            tables = [self.relation_embeddings]
         self.interaction.reset_parameters(*(table.weight.data for table in tables))
 
     def train(self, mode: bool = True) -> "KGEModel":

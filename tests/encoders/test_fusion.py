@@ -28,6 +28,22 @@ def test_shape_and_gradients_reach_every_encoder(setup, fusion):
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in embedding.placeholders.values())
 
 
+
+def test_residual_fusion_starts_as_the_structural_table_and_then_trains_the_encoders(setup):
+    encoders, inputs = setup
+    embedding = MultimodalEmbedding(4, struct_dim=7, encoders=encoders, inputs=inputs, out_dim=7, fusion="residual")
+    ids = torch.tensor([0, 2, 3])
+    torch.testing.assert_close(embedding(ids), embedding.structural(ids))
+    optimizer = torch.optim.SGD(embedding.parameters(), lr=0.1)
+    for _ in range(2):  # the first step moves the zero projection, the second reaches the encoders
+        optimizer.zero_grad()
+        embedding(ids).square().sum().backward()
+        optimizer.step()
+    for name, encoder in encoders.items():
+        assert all(p.grad.abs().sum() > 0 for p in encoder.parameters()), name
+    with pytest.raises(ConfigError, match="struct_dim is 5, out_dim 7"):
+        MultimodalEmbedding(4, 5, encoders, inputs, out_dim=7, fusion="residual")
+
 def test_missing_modality_uses_the_learned_placeholder(setup):
     encoders, inputs = setup
     embedding = MultimodalEmbedding(4, struct_dim=5, encoders=encoders, inputs=inputs, out_dim=7)

@@ -75,3 +75,19 @@ def test_sparse_embeddings_and_encoders_do_not_mix(dataset_and_text):
     values["training"]["sparse"] = True
     with pytest.raises(ConfigError, match="training.sparse needs plain embedding tables"):
         Config.from_dict(values)
+
+
+
+def test_residual_fusion_starts_from_the_plain_models_entity_rows(dataset_and_text):
+    """The structural table is the entity table itself: the interaction initialises it, and the
+    model scores exactly as a plain model with that table until the text projection has learnt."""
+    dataset, text = dataset_and_text
+    task = KGETask(Config.from_dict(encoder_config(text, fusion="residual")), dataset)
+    model = task.model
+    structural = model.entity_embeddings.structural.weight
+    scale = model.interaction.init_scale
+    assert structural.shape == (dataset.num_entities, model.interaction.entity_width)
+    assert structural.abs().max() <= scale and structural.abs().max() > scale / 2
+    torch.testing.assert_close(model.entities(torch.arange(5)), model.interaction.entities(structural[:5]))
+    with pytest.raises(ConfigError, match="needs encoders.structural=true"):
+        KGETask(Config.from_dict(encoder_config(text, fusion="residual", structural=False)), dataset)
