@@ -42,7 +42,7 @@ def model_config(args: argparse.Namespace, text: str | None, structural: bool) -
     if text is not None:
         config["encoders"] = {"text": text, "text_encoder": args.text_encoder, "dim": args.encoder_dim, "layers": 1,
                               "max_tokens": args.max_tokens, "char_ngrams": args.char_ngrams,
-                              "structural": structural}
+                              "structural": structural, "fusion": args.fusion if structural else "concat"}
     return config
 
 
@@ -63,15 +63,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", required=True, help="folder holding WN18RR/ (train, valid, test, text/)")
     parser.add_argument("--split-dir", default="runs/wn18rr-inductive-split")
-    parser.add_argument("--model", default="distmult")
+    parser.add_argument("--model", default="complex")
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--text-encoder", default="bow", help="bow | transformer | lstm | gru")
-    parser.add_argument("--encoder-dim", type=int, default=64)
+    parser.add_argument("--encoder-dim", type=int, default=128)
     parser.add_argument("--char-ngrams", type=int, default=4, help="0: words only")
     parser.add_argument("--max-tokens", type=int, default=64, help="words and n-grams kept of each text")
+    parser.add_argument("--fusion", default="residual", help="text + structure: residual | concat | gated")
     parser.add_argument("--negatives", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-2)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=14)
     parser.add_argument("--eval-every", type=int, default=2, help="epochs between validations (best model)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", default="text,structure", help="comma-separated inductive rows to train, or ''")
