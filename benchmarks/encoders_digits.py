@@ -145,7 +145,7 @@ def run_seed(seed: int, images, y, edge_index, args) -> dict[str, float]:
     results["GCN, raw pixels"] = fit(FeatureGCN(standardized(images.flatten(1)), 64, args.hidden))
     torch.manual_seed(seed)
     # A 2×2 grid per UNet block: global pooling (pool_size=1) loses the layout, as in the CNN.
-    diffusion = DiffusionEncoder(image_size=8, channels=args.ddpm_channels, pool_size=2)
+    diffusion = DiffusionEncoder(image_size=8, channels=args.ddpm_channels, pool_size=2, feature_step=args.ddpm_step)
     ddpm = pretrained_features(diffusion, images, args.ddpm_epochs, seed)
     results["GCN, DDPM features"] = fit(FeatureGCN(ddpm, ddpm.shape[1], args.hidden))
     torch.manual_seed(seed)
@@ -171,6 +171,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--ddpm-channels", type=int, default=16)
     parser.add_argument("--ddpm-epochs", type=int, default=10)
+    parser.add_argument("--ddpm-step", type=int, default=50, help="noise step (of 1000) whose activations are the features")
     parser.add_argument("--vae-epochs", type=int, default=30)
     args = parser.parse_args()
 
