@@ -4,9 +4,10 @@ Each ``*_interaction`` is a pure function of broadcastable tensors ``h``, ``r``,
 ``(*batch, dim)`` returning scores of shape ``(*batch,)``; higher means more plausible. The same
 formula scores single triples (``(n, dim)`` each), sampled negatives (``(b, 1, dim)`` against
 ``(b, k, dim)``) and all entities (``(b, 1, dim)`` against ``(1, num_entities, dim)``).
-Bilinear models use ``einsum``, which turns the all-entity case into a matrix product instead of
-materialising a ``(b, num_entities, dim)`` tensor. Complex numbers are real ``(…, dim, 2)`` pairs
-(real, imaginary) rather than a complex dtype, so ``torch.compile`` can fuse the formulas.
+Bilinear models end in :func:`inner_products`, which turns the all-entity case into a matrix
+product instead of materialising a ``(b, num_entities, dim)`` tensor. Complex numbers are real
+``(…, dim, 2)`` pairs (real, imaginary) rather than a complex dtype, so ``torch.compile`` can fuse
+the formulas.
 
 An :class:`Interaction` adds what a model needs around its formula: how wide its stored rows are,
 how they are initialised, and how rows become the formula's inputs (complex views, phases).
@@ -57,13 +58,28 @@ def heads_first_is_larger(h: Tensor, r: Tensor, t: Tensor) -> bool:
     return torch.broadcast_shapes(h.shape, r.shape).numel() > torch.broadcast_shapes(r.shape, t.shape).numel()
 
 
+def inner_products(queries: Tensor, rows: Tensor) -> Tensor:
+    """``Σ_d queries·rows`` over the last dimension of broadcastable ``(*batch, d)`` tensors ->
+    ``(*batch,)``: a batched matrix product, never a ``(*batch, d)`` product tensor.
+
+    Queries ``(b, 1, d)`` against a table ``(1, n, d)`` take a plain ``(b, d) @ (d, n)``:
+    ``einsum`` reaches the same product, but forward and backward together measured 1.4–1.8x
+    slower (d = 512, 512 queries against 135 or 14,541 entities, one CPU thread). A single
+    query stays with ``einsum``: as a one-row product it gave a candidate listed twice two scores
+    that differ in the last bit, and OGB's sampled negatives can repeat the positive (a tie).
+    """
+    if is_query(queries) and is_table(rows) and len(queries) > 1:
+        return queries[:, 0] @ rows[0].T
+    return torch.einsum("...d,...d->...", queries, rows)
+
+
 def distmult_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
     """DistMult: ``<h, r, t> = Σ h·r·t``. Shapes: real ``(*batch, dim)`` -> ``(*batch,)``."""
     if heads_first_is_larger(h, r, t):
-        # einsum multiplies left to right: all entities as heads would make h·r a (b, n, dim)
-        # tensor, so they go last (the score is symmetric in h and t) and end in a matrix product.
+        # All entities as heads would make h·r a (b, n, dim) tensor, so they go last (the score
+        # is symmetric in h and t) and end in a matrix product.
         h, t = t, h
-    return torch.einsum("...d,...d,...d->...", h, r, t)
+    return inner_products(h * r, t)
 
 
 def complex_product(a: Tensor, b: Tensor) -> Tensor:
@@ -93,8 +109,9 @@ def complex_interaction(h: Tensor, r: Tensor, t: Tensor) -> Tensor:
     and the all-entity case stays a matrix product instead of a ``(b, n, dim, 2)`` tensor.
     """
     if heads_first_is_larger(h, r, t):
-        return torch.einsum("...dc,...dc->...", complex_product(t, conjugate(r)), h)
-    return torch.einsum("...dc,...dc->...", complex_product(h, r), t)
+        return inner_products(complex_product(t, conjugate(r)).flatten(-2), h.flatten(-2))
+    # Re(q·conj(t)) = q_re·t_re + q_im·t_im: an inner product of the (real, imaginary) pairs.
+    return inner_products(complex_product(h, r).flatten(-2), t.flatten(-2))
 
 
 def rotate_interaction(h: Tensor, r: Tensor, t: Tensor, margin: float) -> Tensor:

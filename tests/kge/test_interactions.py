@@ -8,7 +8,13 @@ import pytest
 import torch
 
 from kgtool.config import ModelConfig
-from kgtool.kge.interactions import complex_interaction, distmult_interaction, rotate_interaction, transe_interaction
+from kgtool.kge.interactions import (
+    complex_interaction,
+    distmult_interaction,
+    inner_products,
+    rotate_interaction,
+    transe_interaction,
+)
 from kgtool.kge.model import KGEModel
 
 MODELS = ["transe", "distmult", "complex", "rotate"]
@@ -69,6 +75,22 @@ def test_chunked_all_entity_scores_carry_the_same_gradients(name):
         model.score_tails(h, r).logsumexp(dim=1).sum().backward()
     for (name_, a), b in zip(chunked.named_parameters(), whole.parameters()):
         assert a.grad is not None and torch.allclose(a.grad, b.grad, atol=1e-5), name_
+
+
+@pytest.mark.parametrize("shapes", [((5, 1, 6), (1, 7, 6)), ((5, 1, 6), (5, 7, 6)), ((5, 6), (5, 6))])
+def test_inner_products_match_the_elementwise_sum_with_gradients(shapes):
+    """The matrix-product path (queries against a table) and einsum agree with Σ a·b."""
+    a = torch.randn(shapes[0], requires_grad=True)
+    b = torch.randn(shapes[1], requires_grad=True)
+    fast = inner_products(a, b)
+    reference = (a * b).sum(dim=-1)
+    assert fast.shape == reference.shape
+    torch.testing.assert_close(fast, reference)
+    weights = torch.randn(reference.shape)
+    fast_grads = torch.autograd.grad((fast * weights).sum(), (a, b))
+    reference_grads = torch.autograd.grad((reference * weights).sum(), (a, b))
+    for got, expected in zip(fast_grads, reference_grads):
+        torch.testing.assert_close(got, expected)
 
 def test_rotate_relations_are_unit_rotations_and_init_follows_reference_code():
     config = ModelConfig(name="rotate", dim=50, margin=9.0)
