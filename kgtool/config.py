@@ -22,6 +22,7 @@ KGE_MODELS = ("transe", "distmult", "complex", "rotate")
 GNN_MODELS = ("gcn", "gat", "sage")
 TEXT_ENCODERS = ("none", "bow", "lstm", "gru", "transformer", "pretrained")  # names in kgtool.encoders.ENCODERS
 IMAGE_ENCODERS = ("none", "cnn", "vit", "torchvision", "diffusion", "vae")
+FUSIONS = ("concat", "gated", "residual")  # see kgtool.encoders.MultimodalEmbedding
 
 # Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
 # (see resolve_config). GNNs: each paper's Cora setup — GCN: Kipf & Welling (2017); GAT:
@@ -208,7 +209,7 @@ class Config:
         e = self.encoders
         _choice("encoders.text_encoder", e.text_encoder, TEXT_ENCODERS)
         _choice("encoders.image_encoder", e.image_encoder, IMAGE_ENCODERS)
-        _choice("encoders.fusion", e.fusion, ("concat", "gated", "residual"))
+        _choice("encoders.fusion", e.fusion, FUSIONS)
         for name, value in [("encoders.max_tokens", e.max_tokens), ("encoders.max_vocab", e.max_vocab),
                             ("encoders.dim", e.dim), ("encoders.layers", e.layers)]:
             if value < 1:
@@ -218,6 +219,9 @@ class Config:
         for path, encoder in [("text", "text_encoder"), ("images", "image_encoder")]:
             if getattr(e, path) is not None and getattr(e, encoder) == "none":
                 raise ConfigError(f"encoders.{path} is set but encoders.{encoder} is none; choose an encoder")
+        if e.fusion == "residual" and not e.structural:
+            raise ConfigError("encoders.fusion=residual adds the modalities to the structural embedding: "
+                              "it needs encoders.structural=true")
         if e.enabled and self.training.sparse:
             raise ConfigError("training.sparse needs plain embedding tables; encoders have dense gradients")
 

@@ -79,9 +79,6 @@ def multimodal_from_files(
     for modality, missing in count_missing(inputs).items():
         log.info(f"{modality}: {len(names) - missing:,} of {len(names):,} items have one; "
                  f"{missing:,} use the learned placeholder")
-    if fusion == "residual" and not structural:
-        raise ConfigError("residual fusion adds the modalities to the structural embedding: "
-                          "it needs encoders.structural=true")
     struct_dim = (out_dim if fusion == "residual" else dim) if structural else 0
     return MultimodalEmbedding(len(names), struct_dim, encoders, inputs, out_dim, fusion)
 

@@ -7,9 +7,9 @@ from typing import Sequence, Union
 import torch
 from torch import nn
 
+from kgtool.config import FUSIONS
 from kgtool.errors import ConfigError, DataError
 
-FUSIONS = ("concat", "gated", "residual")
 # A modality's inputs for all items: a tensor indexed by item id, or a list (texts for
 # PretrainedTextEncoder), and the (num_items,) bool mask of the items that have it.
 ModalityInputs = tuple[Union[torch.Tensor, Sequence], torch.Tensor]

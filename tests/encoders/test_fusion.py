@@ -28,7 +28,6 @@ def test_shape_and_gradients_reach_every_encoder(setup, fusion):
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in embedding.placeholders.values())
 
 
-
 def test_residual_fusion_starts_as_the_structural_table_and_then_trains_the_encoders(setup):
     encoders, inputs = setup
     embedding = MultimodalEmbedding(4, struct_dim=7, encoders=encoders, inputs=inputs, out_dim=7, fusion="residual")
@@ -43,6 +42,7 @@ def test_residual_fusion_starts_as_the_structural_table_and_then_trains_the_enco
         assert all(p.grad.abs().sum() > 0 for p in encoder.parameters()), name
     with pytest.raises(ConfigError, match="struct_dim is 5, out_dim 7"):
         MultimodalEmbedding(4, 5, encoders, inputs, out_dim=7, fusion="residual")
+
 
 def test_missing_modality_uses_the_learned_placeholder(setup):
     encoders, inputs = setup

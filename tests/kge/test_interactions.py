@@ -62,7 +62,6 @@ def test_all_scoring_paths_agree(name, reciprocal):
         assert torch.allclose(model.score_head_candidates(r, t, candidates), heads[:, [2, 5, 9]], atol=1e-5)
 
 
-
 @pytest.mark.parametrize("name", ["transe", "rotate"])
 def test_chunked_all_entity_scores_carry_the_same_gradients(name):
     """Chunks are written into one preallocated score matrix; gradients must still reach every chunk."""
@@ -106,6 +105,7 @@ def test_rotate_scores_the_same_with_and_without_gradients():
     identity = torch.tensor([1.0, 0.0]).expand(3, 6, 2)
     rotate_interaction(same, identity, same.detach(), 9.0).sum().backward()
     assert torch.isfinite(same.grad).all()  # |h·r - t| = 0: the training path's gradient is finite
+
 
 def test_rotate_relations_are_unit_rotations_and_init_follows_reference_code():
     config = ModelConfig(name="rotate", dim=50, margin=9.0)

@@ -77,7 +77,6 @@ def test_sparse_embeddings_and_encoders_do_not_mix(dataset_and_text):
         Config.from_dict(values)
 
 
-
 def test_residual_fusion_starts_from_the_plain_models_entity_rows(dataset_and_text):
     """The structural table is the entity table itself: the interaction initialises it, and the
     model scores exactly as a plain model with that table until the text projection has learnt."""
