@@ -8,6 +8,7 @@ YAML is read with ``yaml.safe_load`` only.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ GNN_MODELS = ("gcn", "gat", "sage")
 TEXT_ENCODERS = ("none", "bow", "lstm", "gru", "transformer", "pretrained")  # names in kgtool.encoders.ENCODERS
 IMAGE_ENCODERS = ("none", "cnn", "vit", "torchvision", "diffusion", "vae")
 FUSIONS = ("concat", "gated", "residual")  # see kgtool.encoders.MultimodalEmbedding
+DEFAULT_BATCH_SIZE = 512  # training.batch_size when none is given (full-graph GNNs: all examples)
 
 # Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
 # (see resolve_config). GNNs: each paper's Cora setup — GCN: Kipf & Welling (2017); GAT:
@@ -61,6 +63,9 @@ class GNNConfig:
     saint_subgraphs: int = 50  # saint: subgraphs pre-sampled to estimate the normalisation
     decoder: str = "dot"  # link task: dot | mlp
     link_negatives: int = 1  # link task: random negative edges per positive edge
+    undirected: Optional[bool] = None  # link task: edges are undirected; None: true when every edge has its reverse
+    val_ratio: float = 0.05  # link task: share of edges held out for validation
+    test_ratio: float = 0.1  # link task: share of edges held out for testing
 
 
 @dataclass
@@ -81,7 +86,10 @@ class TrainingConfig:
     label_smoothing: float = 0.0  # 1vsall/kvsall target smoothing
     reciprocal: bool = False  # learn an inverse relation per relation; predict heads as tails
     subsampling: bool = False  # weigh positives by 1/sqrt(frequency), as the RotatE code does
-    batch_size: int = 512  # positive triples (or (h, r) queries for kvsall) per step
+    # positive triples (or (h, r) queries for 1vsall/kvsall, nodes or edges for GNNs) per step;
+    # None: DEFAULT_BATCH_SIZE, or every training example at once for full-graph GNNs
+    batch_size: Optional[int] = None
+    filter_negatives: bool = False  # negatives: redraw sampled negatives that are training triples (false negatives)
     epochs: int = 30  # passes over the training examples
     optimizer: str = "adam"  # adam | adagrad | sgd
     lr: float = 1e-3  # learning rate
@@ -146,8 +154,10 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict, source: str = "config") -> "Config":
-        """Build a config from nested ``{section: {key: value}}``; unknown keys are errors."""
+    def from_dict(cls, values: dict, source: str = "config", validate: bool = True) -> "Config":
+        """Build a config from nested ``{section: {key: value}}``; unknown keys and values of the
+        wrong type are errors naming ``source``. ``validate=False`` skips the checks that look
+        at several options together, for one layer of a config that is merged with others."""
         config = cls()
         if not isinstance(values, dict):
             raise ConfigError(f"{source}: expected a mapping of sections, got {type(values).__name__}")
@@ -157,16 +167,27 @@ class Config:
                 raise ConfigError(f"{source}: section '{section_name}' must be a mapping")
             for key, value in section_values.items():
                 _assign(section, section_name, key, value, source)
-        config.validate()
+        if validate:
+            config.validate(source)
         return config
 
     def override(self, assignments: list[str]) -> "Config":
         """Apply ``section.key=value`` (or ``key=value`` for a key unique across sections)."""
         return Config.from_dict(merge(self.to_dict(), assignments_as_dict(assignments)), source="--set")
 
-    def validate(self) -> None:
-        """Check choices and ranges so that errors surface before any work is done."""
-        m, t = self.model, self.training
+    def validate(self, source: str = "config") -> None:
+        """Check choices, ranges and combinations of the whole config, so that errors surface
+        before any work is done; messages start with ``source``."""
+        try:
+            self._validate_choices()
+            self._validate_ranges()
+            self._validate_combinations()
+            self._validate_encoders()
+        except ConfigError as error:
+            raise ConfigError(f"{source}: {error}") from None
+
+    def _validate_choices(self) -> None:
+        m, t, g = self.model, self.training, self.gnn
         _choice("model.name", m.name, KGE_MODELS + GNN_MODELS)
         _choice("training.scoring", t.scoring, ("negatives", "1vsall", "kvsall"))
         losses = {"negatives": ("nssa", "margin", "softplus", "bce"), "1vsall": ("ce", "bce"), "kvsall": ("bce", "ce")}
@@ -177,33 +198,70 @@ class Config:
         _choice("training.regularizer", t.regularizer, ("none", "l2", "n3"))
         _choice("model.p_norm", m.p_norm, (1, 2))
         _choice("evaluation.protocol", self.evaluation.protocol, ("auto", "full", "ogb", "both"))
-        for name, value in [("model.dim", m.dim), ("training.batch_size", t.batch_size),
-                            ("training.num_negatives", t.num_negatives), ("training.epochs", t.epochs),
-                            ("training.eval_every", t.eval_every), ("training.checkpoint_every", t.checkpoint_every),
-                            ("evaluation.memory_budget_mb", self.evaluation.memory_budget_mb)]:
-            if value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}")
-        if t.lr <= 0:
-            raise ConfigError(f"training.lr must be positive, got {t.lr}")
-        if not 0 <= t.label_smoothing < 1:
-            raise ConfigError(f"training.label_smoothing must be in [0, 1), got {t.label_smoothing}")
-        g = self.gnn
         _choice("gnn.task", g.task, ("node", "link"))
         _choice("gnn.sampler", g.sampler, ("full", "neighbor", "saint"))
         _choice("gnn.norm", g.norm, ("none", "batch", "layer"))
         _choice("gnn.decoder", g.decoder, ("dot", "mlp"))
-        if g.task == "link" and g.sampler == "saint":
-            raise ConfigError("gnn.sampler=saint supports gnn.task=node only")
-        for name, value in [("gnn.hidden_dim", g.hidden_dim), ("gnn.num_layers", g.num_layers), ("gnn.heads", g.heads),
+
+    def _validate_ranges(self) -> None:
+        m, t, g = self.model, self.training, self.gnn
+        for name, value in [("model.dim", m.dim), ("training.num_negatives", t.num_negatives),
+                            ("training.epochs", t.epochs), ("training.eval_every", t.eval_every),
+                            ("training.checkpoint_every", t.checkpoint_every), ("training.lr_step_size", t.lr_step_size),
+                            ("evaluation.memory_budget_mb", self.evaluation.memory_budget_mb),
+                            ("gnn.hidden_dim", g.hidden_dim), ("gnn.num_layers", g.num_layers), ("gnn.heads", g.heads),
                             ("gnn.output_heads", g.output_heads), ("gnn.walk_length", g.walk_length),
                             ("gnn.saint_subgraphs", g.saint_subgraphs), ("gnn.link_negatives", g.link_negatives)]:
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
+        if t.batch_size is not None and t.batch_size < 1:
+            raise ConfigError(f"training.batch_size must be at least 1, got {t.batch_size}")
+        if m.init_scale is not None and m.init_scale <= 0:
+            raise ConfigError(f"model.init_scale must be positive, got {m.init_scale}")
+        positive = [("training.lr", t.lr), ("training.loss_margin", t.loss_margin), ("training.lr_gamma", t.lr_gamma)]
+        non_negative = [("training.weight_decay", t.weight_decay), ("training.regularizer_weight", t.regularizer_weight),
+                        ("training.adversarial_temperature", t.adversarial_temperature),
+                        ("training.patience", t.patience), ("training.seed", t.seed)]
+        for name, value in positive:
+            if value <= 0:
+                raise ConfigError(f"{name} must be positive, got {value}")
+        for name, value in non_negative:
+            if value < 0:
+                raise ConfigError(f"{name} must not be negative, got {value}")
+        for name, value in [("training.label_smoothing", t.label_smoothing), ("gnn.dropout", g.dropout),
+                            ("gnn.val_ratio", g.val_ratio), ("gnn.test_ratio", g.test_ratio)]:
+            if not 0 <= value < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {value}")
+        if g.val_ratio + g.test_ratio >= 1:
+            raise ConfigError(f"gnn.val_ratio + gnn.test_ratio must leave training edges, got "
+                              f"{g.val_ratio} + {g.test_ratio}")
+
+    def _validate_combinations(self) -> None:
+        """Options that would be silently ignored in a combination are refused instead."""
+        t, g = self.training, self.gnn
+        sampled = t.scoring == "negatives"
+        if not sampled:
+            for name, value in [("subsampling", t.subsampling), ("shared_negatives", t.shared_negatives),
+                                ("filter_negatives", t.filter_negatives)]:
+                if value:
+                    raise ConfigError(f"training.{name} applies to sampled negatives; scoring={t.scoring} scores "
+                                      f"every entity. Set training.{name}=false or training.scoring=negatives")
+            if t.negative_sampler != "uniform":
+                raise ConfigError(f"training.negative_sampler={t.negative_sampler} applies to sampled negatives; "
+                                  f"scoring={t.scoring} scores every entity")
+        if sampled and t.label_smoothing:
+            raise ConfigError("training.label_smoothing smooths the targets of 1vsall/kvsall scoring; "
+                              "scoring=negatives has none")
+        if t.reciprocal and t.negative_sampler == "bernoulli":
+            raise ConfigError("training.negative_sampler=bernoulli chooses which side to corrupt, but with "
+                              "training.reciprocal every query asks for a tail; use uniform")
+        if t.filter_negatives and t.shared_negatives:
+            raise ConfigError("training.filter_negatives redraws each positive's own negatives; shared "
+                              "negatives have none of their own")
+        if g.task == "link" and g.sampler == "saint":
+            raise ConfigError("gnn.sampler=saint supports gnn.task=node only")
         if t.sparse and t.weight_decay:
             raise ConfigError("training.sparse does not work with training.weight_decay; use training.regularizer")
-        if t.patience < 0 or t.regularizer_weight < 0:
-            raise ConfigError("training.patience and training.regularizer_weight must not be negative")
-        self._validate_encoders()
 
     def _validate_encoders(self) -> None:
         e = self.encoders
@@ -250,15 +308,17 @@ def read_yaml(path: str | Path) -> dict:
 
 def resolve_config(values: dict | None = None, assignments: list[str] = (), source: str = "config") -> Config:
     """Defaults < the chosen model's MODEL_DEFAULTS < ``values`` (e.g. a YAML file's content)
-    < ``assignments`` (``section.key=value``). Each layer is checked on its own, so an error
-    names where the bad value came from."""
+    < ``assignments`` (``section.key=value``). Keys and types are checked layer by layer, so such
+    an error names where the bad value came from; ranges and combinations are checked once, on
+    the merged config (a file's scoring=1vsall and ``--set training.loss=ce`` go together)."""
     values = values or {}
-    Config.from_dict(values, source=source)
+    Config.from_dict(values, source=source, validate=False)
     given = assignments_as_dict(list(assignments))
-    Config.from_dict(given, source="--set")
+    Config.from_dict(given, source="--set", validate=False)
     layered = merge(values, given)
     name = layered.get("model", {}).get("name", ModelConfig.name)
-    return Config.from_dict(merge(MODEL_DEFAULTS.get(name, {}), layered), source=source)
+    merged_source = f"{source} with --set" if given else source
+    return Config.from_dict(merge(MODEL_DEFAULTS.get(name, {}), layered), source=merged_source)
 
 
 def assignments_as_dict(assignments: list[str]) -> dict:
@@ -299,7 +359,11 @@ def _assign(section, section_name: str, key: str, value: Any, source: str) -> No
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """Return ``value`` as ``annotation`` (int, float, bool, str or Optional of one), or raise."""
+    """Return ``value`` as ``annotation`` (int, float, bool, str or Optional of one), or raise.
+
+    Numbers may come as text: YAML 1.1 (PyYAML) reads ``1e-3`` as a string, so every literal
+    Python's ``int``/``float`` accept is taken (``1e-3``, ``5E-4``, ``.5``, ``1_000``); an int
+    option takes a float literal only when it is a whole number (``epochs: 1e3``)."""
     options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else (annotation,)
     if value is None:
         if type(None) in options:
@@ -308,14 +372,34 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     for kind in (o for o in options if o is not type(None)):
         if kind is bool and isinstance(value, bool):
             return value
-        if kind is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+        if kind in (int, float) and not isinstance(value, bool):
+            number = _number(value)
+            if kind is float and number is not None:
+                if not math.isfinite(number):
+                    raise ConfigError(f"{where} must be a finite number, got {value!r}: every loss and score "
+                                      f"it enters would become nan or inf")
+                return float(number)
+            if kind is int and number is not None and math.isfinite(number) and number == int(number):
+                return int(number)
         if kind is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
     names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
     raise ConfigError(f"{where} must be {names}, got {value!r}")
+
+
+def _number(value: Any) -> int | float | None:
+    """``value`` as a Python number if it is one or is the text of an int or float literal."""
+    if isinstance(value, (int, float)):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    for parse in (lambda x: int(x, 0), float):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    return None
 
 
 def _locate(key: str, values: dict) -> tuple[str, str]:

@@ -71,3 +71,98 @@ def test_layers_model_defaults_file_then_assignments(tmp_path):
     assert resolve_config({}).training.lr == Config().training.lr  # KGE models keep the dataclass defaults
     with pytest.raises(ConfigError, match=r"--set: training.lr must be float"):
         resolve_config({}, ["lr=fast"])
+
+
+def numeric_fields() -> list[tuple[str, type]]:
+    """``(section.key, int or float)`` of every numeric option of the config."""
+    import dataclasses
+    import typing
+
+    fields = []
+    config = Config()
+    for section in dataclasses.fields(config):
+        hints = typing.get_type_hints(type(getattr(config, section.name)))
+        for key, hint in hints.items():
+            kinds = set(typing.get_args(hint)) or {hint}
+            for kind in (float, int):
+                if kind in kinds:
+                    fields.append((f"{section.name}.{key}", kind))
+                    break
+    return fields
+
+
+# a value each numeric option accepts, and options it needs beside it
+VALID = {"gnn.val_ratio": 0.04, "gnn.test_ratio": 0.04, "gnn.dropout": 0.04, "training.label_smoothing": 0.04,
+         "model.p_norm": 2}
+CONTEXT = {"training.label_smoothing": {"scoring": "1vsall", "loss": "ce"}}  # keys of the same section
+
+
+@pytest.mark.parametrize("key, kind", numeric_fields())
+def test_every_numeric_option_takes_every_python_literal_from_yaml_and_set(tmp_path, key, kind):
+    """YAML 1.1 (PyYAML) reads 1e-3 as text; every int/float literal Python takes is a number."""
+    section, leaf = key.split(".")
+    if kind is float:
+        value = VALID.get(key, 0.5)
+        literals = [f"{value * 100:g}e-2", f"{value * 100:g}E-2", f"{value:g}".lstrip("0")]  # 4e-2, 4E-2, .04
+        assert all(float(literal) == value for literal in literals)
+    else:
+        value = VALID.get(key, 20)
+        literals = [f"{value}e0", f"{value}E0", f"{value}.0", f"0x{value:x}", f"{value}"[:1] + "_" + f"{value}"[1:]]
+        assert all(int(float.fromhex(x) if x.startswith("0x") else float(x)) == value for literal in literals
+                   for x in [literal.replace("_", "")])
+    context = CONTEXT.get(key, {})
+    for literal in literals:
+        path = tmp_path / "c.yaml"
+        path.write_text(f"{section}:\n  {leaf}: {literal}\n" + "".join(f"  {k}: {v}\n" for k, v in context.items()))
+        from_yaml = getattr(getattr(Config.load(path), section), leaf)
+        assignments = [f"{section}.{k}={v}" for k, v in context.items()] + [f"{key}={literal}"]
+        from_set = getattr(getattr(Config().override(assignments), section), leaf)
+        assert from_yaml == from_set == value and type(from_yaml) is kind, (key, literal)
+
+
+@pytest.mark.parametrize("literal", ["nan", "inf", "-inf", ".nan", "1e999"])
+def test_non_finite_floats_are_refused_with_the_reason(literal):
+    with pytest.raises(ConfigError, match=r"training.lr must be a finite number, got .*would become nan or inf"):
+        Config().override([f"training.lr={literal}"])
+
+
+def test_int_options_refuse_fractions_and_non_finite_numbers():
+    for literal in ("1.5", "1e-3", "inf", "nan"):
+        with pytest.raises(ConfigError, match="training.epochs must be int"):
+            Config().override([f"training.epochs={literal}"])
+
+
+def test_merged_layers_are_validated_together(tmp_path):
+    """A file's scoring=1vsall makes --set training.loss=ce valid (each alone against the
+    defaults was refused before); the error of a bad merge names both layers."""
+    from kgtool.config import resolve_config
+
+    config = resolve_config({"training": {"scoring": "1vsall", "loss": "ce"}}, ["training.loss=bce"])
+    assert (config.training.scoring, config.training.loss) == ("1vsall", "bce")
+    config = resolve_config({"training": {"scoring": "1vsall"}}, ["training.loss=ce"], source="my.yaml")
+    assert config.training.loss == "ce"
+    with pytest.raises(ConfigError, match=r"my.yaml with --set: training.loss \(with scoring=1vsall\)"):
+        resolve_config({"training": {"scoring": "1vsall"}}, ["training.loss=nssa"], source="my.yaml")
+
+
+@pytest.mark.parametrize("assignments, message", [
+    (["training.scoring=1vsall", "training.loss=ce", "training.subsampling=true"], "training.subsampling applies to sampled"),
+    (["training.scoring=kvsall", "training.loss=bce", "training.subsampling=true"], "training.subsampling applies to sampled"),
+    (["training.scoring=1vsall", "training.loss=ce", "training.shared_negatives=true"], "shared_negatives applies"),
+    (["training.scoring=1vsall", "training.loss=ce", "training.negative_sampler=bernoulli"], "bernoulli applies to sampled"),
+    (["training.reciprocal=true", "training.negative_sampler=bernoulli"], "every query asks for a tail"),
+    (["training.label_smoothing=0.1"], "label_smoothing smooths the targets of 1vsall/kvsall"),
+    (["training.filter_negatives=true", "training.shared_negatives=true"], "shared negatives have none"),
+    (["gnn.val_ratio=0.5", "gnn.test_ratio=0.5"], "must leave training edges"),
+])
+def test_options_that_would_be_ignored_are_refused(assignments, message):
+    with pytest.raises(ConfigError, match=message):
+        Config().override(assignments)
+
+
+def test_batch_size_takes_effect_for_full_graph_gnns():
+    """No batch size: one whole-graph batch an epoch; a given one splits the training nodes."""
+    from kgtool.config import DEFAULT_BATCH_SIZE
+
+    assert Config().training.batch_size is None and DEFAULT_BATCH_SIZE == 512
+    assert Config().override(["model.name=gcn", "training.batch_size=32"]).training.batch_size == 32
