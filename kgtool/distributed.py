@@ -115,8 +115,13 @@ def batch_generator(generator: torch.Generator, seed: int, epoch: int, batch: in
     """
     if not is_distributed():
         return generator
-    stream = np.random.SeedSequence([seed, epoch, batch, rank()]).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(stream))
+    return torch.Generator().manual_seed(stream_seed(seed, epoch, batch, rank()))
+
+
+def stream_seed(*keys: int) -> int:
+    """A 64-bit seed of its own for each tuple of ``keys`` (numpy's ``SeedSequence``), so that
+    streams seeded from related keys, e.g. ``(seed, 0)`` and ``(seed, 1)``, are independent."""
+    return int(np.random.SeedSequence(list(keys)).generate_state(1, dtype=np.uint64)[0])
 
 
 class TaskLoss(nn.Module):

@@ -12,6 +12,7 @@ import torch
 from kgtool import distributed
 from kgtool.config import GNN_MODELS, Config, resolve_config
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
+from kgtool.evaluation.mode import evaluation_mode
 from kgtool.run_folder import RunFolder
 from kgtool.training import Trainer, resolve_device
 
@@ -67,8 +68,7 @@ class Run:
 
     def _no_grad(self, score, *ids: torch.Tensor) -> torch.Tensor:
         device = next(self.model.parameters()).device
-        self.model.eval()
-        with torch.no_grad():
+        with evaluation_mode(self.model):
             return score(*(i.to(device) for i in ids))[0].cpu()
 
     def _top(self, scores: torch.Tensor, top: int) -> list[tuple[str, float]]:
@@ -120,9 +120,14 @@ def fit(config: Config | dict | str | Path | None = None, output: str | Path | N
 def _fit(config: Config, output, resume: bool, dataset, device: torch.device) -> Run:
     folder = RunFolder(distributed.from_main(output if output is not None else default_output(config)))
     if resume:
-        if not folder.has_checkpoint():
-            raise CheckpointError(f"cannot resume: no checkpoint in {folder.path}")
+        if not folder.config_path.is_file():
+            raise CheckpointError(f"cannot resume: {folder.path} holds no run (no config.yaml)")
         config = folder.load_config()
+        if not folder.has_checkpoint():  # killed before its first checkpoint: start it again
+            log.info(f"{folder.path} has no checkpoint yet: starting the run from its saved config")
+            resume = False
+            if distributed.is_main():
+                folder.truncate_log(0)
     elif folder.has_checkpoint():
         raise ConfigError(f"{folder.path} already holds a run; pass resume=True (--resume) to continue it, "
                           f"or choose another output folder")
@@ -138,9 +143,11 @@ def _fit(config: Config, output, resume: bool, dataset, device: torch.device) ->
     if resume:
         trainer.restore(folder.load_checkpoint(map_location=trainer.device))
     trainer.train()
-    metrics = {"valid": task.evaluate("valid"), "test": task.evaluate("test")}
-    if trainer.best is not None:
-        metrics["best_epoch"] = trainer.best["epoch"]
+    best = trainer.best
+    valid = best.get("metrics") if best is not None else None  # the best validation ranked it already
+    metrics = {"valid": valid if valid is not None else task.evaluate("valid"), "test": task.evaluate("test")}
+    if best is not None:
+        metrics["best_epoch"] = best["epoch"]
     if main:
         folder.save_metrics(metrics)
     return Run(config, task, folder, metrics)

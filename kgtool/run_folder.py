@@ -76,6 +76,16 @@ class RunFolder:
         with open(self.log_path, "a") as log:
             log.write(json.dumps(record) + "\n")
 
+    def truncate_log(self, epochs: int) -> None:
+        """Keep the log's records of the first ``epochs`` epochs: those a checkpoint holds. A run
+        killed after logging later epochs runs them again from that checkpoint on resume."""
+        if not self.log_path.is_file():
+            return
+        lines = self.log_path.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if line.strip() and json.loads(line)["epoch"] <= epochs]
+        if len(kept) != len(lines):
+            self._atomic_write(self.log_path, lambda f: f.write("".join(kept).encode()))
+
     def _atomic_write(self, target: Path, write) -> None:
         self.create()
         handle, temporary = tempfile.mkstemp(dir=self.path, prefix=f".{target.name}.")

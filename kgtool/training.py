@@ -10,9 +10,12 @@ It drives any *task* (KGE, GNN) that offers::
     extra_state() -> dict                     # saved with the checkpoint (vocabularies...)
     full_batch: bool                          # optional: True takes all examples as one batch
 
-All randomness after initialisation (shuffling, negatives, sampled subgraphs) comes from one
-``torch.Generator`` whose state is checkpointed with the epoch's permutation and position, so a
-resumed run ends with exactly the parameters of an uninterrupted one. Ctrl-C (or SIGTERM) is
+All randomness after initialisation is a function of the checkpointed state, so a resumed run
+ends with exactly the parameters of an uninterrupted one: shuffling, negatives and sampled
+subgraphs come from one ``torch.Generator`` whose state is checkpointed with the epoch's
+permutation and position; what draws from torch's global generator (dropout in GNNs and
+encoders, PyG's compiled samplers) finds it reseeded before every batch from
+``(seed, epoch, batch, rank)``, a stream separate from the trainer's generator. Ctrl-C (or SIGTERM) is
 honoured at the next batch boundary: the state is saved and ``KeyboardInterrupt`` raised.
 
 Under ``torchrun`` (see :mod:`kgtool.distributed`) every rank walks the same permutation, takes
@@ -35,12 +38,13 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from kgtool import distributed
-from kgtool.config import Config
+from kgtool.config import DEFAULT_BATCH_SIZE, Config
 from kgtool.errors import CheckpointError, TrainingError
 from kgtool.run_folder import RunFolder
 
 log = logging.getLogger("kgtool")
 CHECKPOINT_FORMAT = 1
+TRAINER_STREAM, GLOBAL_STREAM = 0, 1  # keys that keep the two random streams of a seed apart
 
 
 def resolve_device(name: str) -> torch.device:
@@ -103,12 +107,14 @@ class Trainer:
         self.step_loss = distributed.data_parallel(task, self.device, self.training.sparse)
         self.optimizer = build_optimizer(task.model, config)
         self.scheduler = build_scheduler(self.optimizer, config)
-        self.generator = torch.Generator().manual_seed(self.training.seed)
+        self.generator = torch.Generator().manual_seed(distributed.stream_seed(self.training.seed, TRAINER_STREAM))
         self.epoch = 0  # completed epochs
         self.batch = 0  # completed batches of the current epoch
         self.permutation = None  # example order of the current epoch
         self.epoch_loss = 0.0  # loss summed over the current epoch's examples so far
-        self.best = None  # {"metric", "epoch", "model"} of the best validation so far
+        # the best validation so far: {"metric", "epoch", "metrics", "model"}; "model" is a CPU copy
+        # of the parameters (None once _finish has put them back into the model)
+        self.best = None
         self.stale_validations = 0
         self.finished = False
         self.seconds = 0.0  # wall time of the last epoch's training batches
@@ -153,6 +159,10 @@ class Trainer:
         self.epoch, self.batch, self.permutation = state["epoch"], state["batch"], state["permutation"]
         self.epoch_loss = state["epoch_loss"]
         self.best, self.stale_validations, self.finished = state["best"], state["stale_validations"], state["finished"]
+        if self.best is not None and self.best["model"] is not None:
+            self.best["model"] = {k: v.cpu() for k, v in self.best["model"].items()}
+        if distributed.is_main():
+            self.folder.truncate_log(self.epoch)  # epochs logged after this checkpoint will run again
 
     # -- the loop ----------------------------------------------------------------------------
     def train(self) -> None:
@@ -164,7 +174,7 @@ class Trainer:
 
     def _train_epoch(self, stop_requested) -> None:
         n = self.task.num_examples()
-        size = n if getattr(self.task, "full_batch", False) else self.training.batch_size
+        size = self.training.batch_size or (n if getattr(self.task, "full_batch", False) else DEFAULT_BATCH_SIZE)
         if self.permutation is None:
             self.permutation = torch.randperm(n, generator=self.generator)
         num_batches = math.ceil(n / size)
@@ -178,6 +188,8 @@ class Trainer:
         with bar:
             while self.batch < num_batches:
                 ids = self.permutation[self.batch * size:(self.batch + 1) * size]
+                torch.manual_seed(distributed.stream_seed(self.training.seed, self.epoch, self.batch,
+                                                          distributed.rank(), GLOBAL_STREAM))
                 loss, value, stop = self._batch_loss(ids, stop_requested)
                 if not math.isfinite(value):
                     raise TrainingError(
@@ -232,12 +244,12 @@ class Trainer:
             self.save()
 
     def _validate(self) -> dict:
+        """The validation metrics' headline numbers, for the log; keeps the best model's all."""
         metrics = self.task.evaluate("valid")
-        metrics = {k: v for k, v in metrics.items() if not isinstance(v, dict)}  # the log keeps the headline numbers
         value = metrics[self.task.headline_metric]
         if self.best is None or value > self.best["metric"]:
-            model_state = {k: v.detach().clone() for k, v in self.task.model.state_dict().items()}
-            self.best = {"metric": value, "epoch": self.epoch, "model": model_state}
+            model_state = {k: v.detach().to("cpu", copy=True) for k, v in self.task.model.state_dict().items()}
+            self.best = {"metric": value, "epoch": self.epoch, "metrics": metrics, "model": model_state}
             self.stale_validations = 0
         else:
             self.stale_validations += 1
@@ -245,12 +257,13 @@ class Trainer:
                 log.info(f"early stopping: valid {self.task.headline_metric} has not improved on "
                          f"{self.best['metric']:.4f} (epoch {self.best['epoch']}) for {self.stale_validations} validations")
                 self.finished = True
-        return metrics
+        return {k: v for k, v in metrics.items() if not isinstance(v, dict)}
 
     def _finish(self) -> None:
         """Keep the best validated model, and write the final checkpoint."""
-        if self.best is not None:
+        if self.best is not None and self.best["model"] is not None:
             self.task.model.load_state_dict(self.best["model"])
+            self.best["model"] = None  # the model holds it now; the final checkpoint needs no second copy
         self.finished = True
         self.save()
 

@@ -7,12 +7,15 @@ import subprocess
 import sys
 import time
 
+from contextlib import contextmanager
+
 import pytest
 import torch
 
 import kgtool
 from kgtool.errors import CheckpointError, ConfigError, TrainingError
 from kgtool.run_folder import RunFolder
+from kgtool.config import Config
 from tests.conftest import REPO, small_config
 
 
@@ -35,31 +38,113 @@ def test_each_scoring_mode_learns(tmp_path, scoring, loss):
     assert run.metrics["test"]["mrr"] > 0.1  # random ranking of 135 entities gives about 0.04
 
 
-def test_interrupted_run_resumes_to_identical_parameters(tmp_path):
-    """Ctrl-C in the middle of an epoch, then --resume: same parameters as an uninterrupted run."""
-    config = small_config(training={"epochs": 4, "checkpoint_every": 1, "lr_scheduler": "step", "lr_step_size": 1,
-                                    "lr_gamma": 0.9, "subsampling": True})
-    reference = kgtool.fit(config, output=tmp_path / "reference")
-    calls = {"n": 0}
-    original_loss = type(reference.task).loss
+@contextmanager
+def interrupted_at_call(task_class, call: int):
+    """Within the block, the ``call``-th loss of ``task_class`` raises SIGINT first (Ctrl-C)."""
+    calls, original_loss = {"n": 0}, task_class.loss
 
     def interrupting_loss(self, ids, generator):
         calls["n"] += 1
-        if calls["n"] == 30:  # in epoch 2 of 21 batches each
+        if calls["n"] == call:
             os.kill(os.getpid(), signal.SIGINT)
         return original_loss(self, ids, generator)
 
-    type(reference.task).loss = interrupting_loss
+    task_class.loss = interrupting_loss
     try:
-        with pytest.raises(KeyboardInterrupt, match="interrupted at epoch 2"):
-            kgtool.fit(config, output=tmp_path / "interrupted")
+        yield
     finally:
-        type(reference.task).loss = original_loss
-    state = RunFolder(tmp_path / "interrupted").load_checkpoint()
-    assert (state["epoch"], state["batch"]) == (1, 9)
+        task_class.loss = original_loss
+
+
+def assert_resume_is_exact(config, tmp_path, task_class, call: int, interrupted_at: str):
+    """Ctrl-C at loss call ``call``, then resume: the parameters, metrics and log of an
+    uninterrupted run."""
+    reference = kgtool.fit(config, output=tmp_path / "reference")
+    with interrupted_at_call(task_class, call), pytest.raises(KeyboardInterrupt, match=interrupted_at):
+        kgtool.fit(config, output=tmp_path / "interrupted")
     resumed = kgtool.fit(None, output=tmp_path / "interrupted", resume=True)
     assert_same_parameters(parameters(tmp_path / "reference"), parameters(tmp_path / "interrupted"))
-    assert resumed.metrics["test"]["mrr"] == reference.metrics["test"]["mrr"]
+    assert resumed.metrics["test"] == reference.metrics["test"]
+    assert epochs_logged(tmp_path / "interrupted") == epochs_logged(tmp_path / "reference")
+    return reference
+
+
+def epochs_logged(run_dir) -> list[int]:
+    return [json.loads(line)["epoch"] for line in (run_dir / "log.jsonl").read_text().splitlines()]
+
+
+def test_interrupted_run_resumes_to_identical_parameters(tmp_path):
+    """Ctrl-C in the middle of an epoch (call 30: epoch 2 of 21 batches each), then --resume."""
+    from kgtool.kge.task import KGETask
+
+    config = small_config(training={"epochs": 4, "checkpoint_every": 1, "lr_scheduler": "step", "lr_step_size": 1,
+                                    "lr_gamma": 0.9, "subsampling": True})
+    assert_resume_is_exact(config, tmp_path, KGETask, 30, "interrupted at epoch 2")
+
+
+def test_gcn_with_dropout_resumes_to_identical_parameters(tmp_path, shared_data):
+    """Dropout draws from torch's global generator, which a resumed run must continue exactly:
+    Cora, GCN with dropout 0.5, full graph in batches of 64 training nodes (3 an epoch)."""
+    from kgtool.gnn.task import NodeClassificationTask
+
+    config = Config.from_dict({"model": {"name": "gcn"}, "data": {"dataset": "cora", "data_dir": str(shared_data)},
+                               "gnn": {"hidden_dim": 8, "dropout": 0.5},
+                               "training": {"epochs": 3, "batch_size": 64, "lr": 0.01, "eval_every": 1,
+                                            "checkpoint_every": 1, "progress": False}})
+    assert_resume_is_exact(config, tmp_path, NodeClassificationTask, 5, "interrupted at epoch 2")
+
+
+@pytest.fixture
+def one_thread():
+    """Some CPU kernels of the encoders' backward pass (not the KGE or GNN ones) add in an order
+    that varies from run to run with several threads (differences of 1e-7); one thread makes
+    every run, resumed or not, bitwise reproducible."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_text_encoder_run_resumes_to_identical_parameters(tmp_path, one_thread):
+    from kgtool.kge.task import KGETask
+
+    from kgtool.data.registry import load_kg
+
+    text = tmp_path / "text.txt"
+    text.write_text("".join(f"{e}\tword{i % 5} thing {i % 7}\n" for i, e in enumerate(load_kg("umls").entities)))
+    config = small_config(model={"name": "distmult", "dim": 8}, data={"dataset": "umls"},
+                          training={"epochs": 2, "checkpoint_every": 1, "batch_size": 1024},
+                          encoders={"text": str(text), "text_encoder": "transformer", "dim": 8})
+    assert_resume_is_exact(config, tmp_path, KGETask, 8, "interrupted at epoch 2")
+
+
+def test_resume_before_the_first_checkpoint_starts_from_the_saved_config(tmp_path):
+    """A run killed before its first checkpoint left config.yaml (and maybe log lines): --resume
+    runs it from the start with that config, not the caller's."""
+    config = small_config(training={"epochs": 2})
+    reference = kgtool.fit(config, output=tmp_path / "reference")
+    folder = RunFolder(tmp_path / "killed")
+    folder.create()
+    folder.save_config(config)
+    folder.append_log({"epoch": 1, "loss": 9.9})
+    resumed = kgtool.fit(None, output=tmp_path / "killed", resume=True)
+    assert_same_parameters(parameters(tmp_path / "reference"), parameters(tmp_path / "killed"))
+    assert resumed.metrics["test"] == reference.metrics["test"]
+    assert epochs_logged(tmp_path / "killed") == [1, 2]
+
+
+def test_best_model_is_kept_on_the_cpu_and_validation_is_ranked_once_at_the_end(tmp_path, monkeypatch):
+    from kgtool.kge.task import KGETask
+
+    splits, original = [], KGETask.evaluate
+    monkeypatch.setattr(KGETask, "evaluate", lambda self, split: splits.append(split) or original(self, split))
+    run = kgtool.fit(small_config(training={"epochs": 3, "eval_every": 1}), output=tmp_path / "run")
+    assert splits == ["valid", "valid", "valid", "test"]  # one validation per epoch, then the test split
+    assert run.metrics["valid"]["mrr"] == max(json.loads(line)["valid"]["mrr"]
+                                              for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines())
+    assert "per_relation" in run.metrics["valid"]
+    state = RunFolder(tmp_path / "run").load_checkpoint()
+    assert state["finished"] and state["best"]["model"] is None  # the final checkpoint holds one copy
 
 
 def test_killed_process_resumes_from_last_checkpoint(tmp_path):
@@ -82,6 +167,7 @@ def test_killed_process_resumes_from_last_checkpoint(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert_same_parameters(parameters(tmp_path / "reference"), parameters(tmp_path / "killed"))
+    assert epochs_logged(tmp_path / "killed") == epochs_logged(tmp_path / "reference") == [1, 2, 3, 4, 5, 6]
 
 
 def test_nan_loss_stops_with_clear_error_and_keeps_checkpoint(tmp_path, monkeypatch):
@@ -121,7 +207,7 @@ def test_output_folder_with_a_run_is_not_overwritten(tmp_path):
     with pytest.raises(ConfigError, match="already holds a run"):
         kgtool.fit(config, output=tmp_path / "run")
     assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
-    with pytest.raises(CheckpointError, match="no checkpoint"):
+    with pytest.raises(CheckpointError, match="empty holds no run"):
         kgtool.fit(config, output=tmp_path / "empty", resume=True)
 
 
