@@ -16,6 +16,7 @@ from torch import Tensor
 
 from kgtool.data.kg import KGDataset
 from kgtool.errors import KGToolError
+from kgtool.evaluation.mode import evaluation_mode
 from kgtool.evaluation.ranking import reject_nan
 
 OGB_METRICS = ("mrr", "hits@1", "hits@3", "hits@10")
@@ -45,9 +46,7 @@ def evaluate_ogb(model, dataset: KGDataset, split: str, batch_size: int | None =
     evaluator = Evaluator(name=protocol.name)
     device = next(model.parameters()).device
     results = {metric: [] for metric in OGB_METRICS}
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with evaluation_mode(model):
         for start in range(0, len(triples), batch_size):
             batch = triples[start:start + batch_size].to(device)
             for head_side, negatives in ((True, head_negatives), (False, tail_negatives)):
@@ -56,7 +55,6 @@ def evaluate_ogb(model, dataset: KGDataset, split: str, batch_size: int | None =
                 lists = evaluator.eval({"y_pred_pos": scores[:, 0], "y_pred_neg": scores[:, 1:]})
                 for metric in OGB_METRICS:
                     results[metric].append(lists[f"{metric}_list"].float().cpu())
-    model.train(was_training)
     metrics = {metric: torch.cat(parts).mean().item() for metric, parts in results.items()}
     return {**metrics, "protocol": f"ogb {protocol.name} sampled negatives"}
 
@@ -72,6 +70,4 @@ def side_scores(model, triples: Tensor, negatives: Tensor, head_side: bool) -> T
     candidates = torch.cat([(h if head_side else t)[:, None], negatives], dim=1)
     if not head_side:
         return model.score_tail_candidates(h, r, candidates)
-    if model.reciprocal:
-        return model.score_tail_candidates(t, model.inverse(r), candidates)
     return model.score_head_candidates(r, t, candidates)

@@ -19,6 +19,7 @@ from torch import Tensor
 from kgtool import distributed
 from kgtool.data.answers import AnswerIndex
 from kgtool.errors import KGToolError
+from kgtool.evaluation.mode import evaluation_mode
 
 HITS_AT = (1, 3, 10)
 ScoreAll = Callable[[Tensor, Tensor], Tensor]  # (anchors (b,), relations (b,)) -> (b, num_entities)
@@ -129,12 +130,9 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
     batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * model.num_entities))
     device = next(model.parameters()).device
     h, r, t = distributed.shard(triples).to(device).unbind(dim=1)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with evaluation_mode(model):
         tail = filtered_ranks(model.score_tails, h, r, t, AnswerIndex.tails(known_triples, num_relations), batch_size)
         head = filtered_ranks(lambda tails, rels: model.score_heads(rels, tails), t, r, h,
                               AnswerIndex.heads(known_triples, num_relations), batch_size)
-    model.train(was_training)
     head, tail = (Ranks(distributed.gather(x.optimistic), distributed.gather(x.pessimistic)) for x in (head, tail))
     return link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels)

@@ -109,7 +109,12 @@ class KGEModel(nn.Module):
         return self.score(h, r, self.entities(candidates))
 
     def score_head_candidates(self, relations: Tensor, tails: Tensor, candidates: Tensor) -> Tensor:
-        """Scores of ``(c, r, t)`` with ``candidates`` ``(b, k)`` or ``(1, k)`` -> ``(b, k)``."""
+        """Scores of ``(c, r, t)`` with ``candidates`` ``(b, k)`` or ``(1, k)`` -> ``(b, k)``.
+
+        A reciprocal model scores a head candidate as the tail ``(t, r⁻¹, c)``, as
+        :meth:`score_heads` does, so that a candidate's score is the same on every path."""
+        if self.reciprocal:
+            return self.score_tail_candidates(tails, self.inverse(relations), candidates)
         if self._all_entities_cheaper(candidates):
             return self.score_heads(relations, tails).gather(1, candidates)
         r, t = self.relations(relations)[:, None], self.entities(tails)[:, None]

@@ -62,6 +62,24 @@ def test_all_scoring_paths_agree(name, reciprocal):
         assert torch.allclose(model.score_head_candidates(r, t, candidates), heads[:, [2, 5, 9]], atol=1e-5)
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_reciprocal_head_candidates_score_the_same_on_both_paths(name):
+    """A reciprocal model's head candidate c of (?, r, t) is (t, r⁻¹, c) whether few candidates
+    are gathered or many go through all entities, and equals its all-heads score."""
+    torch.manual_seed(0)
+    model = KGEModel(ModelConfig(name=name, dim=6), num_entities=25, num_relations=4, reciprocal=True)
+    relations, tails = torch.tensor([1, 0, 3, 2]), torch.tensor([0, 3, 7, 24])
+    many = torch.randint(25, (4, 9))
+    assert model._all_entities_cheaper(many) and not model._all_entities_cheaper(many[:, :2])
+    all_heads = model.score_heads(relations, tails)
+    for candidates in (many, many[:, :2]):
+        expected = model.score(model.entities(tails)[:, None], model.relations(relations + 4)[:, None],
+                               model.entities(candidates))
+        scores = model.score_head_candidates(relations, tails, candidates)
+        torch.testing.assert_close(scores, expected)
+        torch.testing.assert_close(scores, all_heads.gather(1, candidates))
+
+
 @pytest.mark.parametrize("name", ["transe", "rotate"])
 def test_chunked_all_entity_scores_carry_the_same_gradients(name):
     """Chunks are written into one preallocated score matrix; gradients must still reach every chunk."""
