@@ -15,11 +15,13 @@ GNN_KINDS = ("gcn", "gat", "sage")
 NORMS = {"none": None, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
 
 
-def make_conv(kind: str, in_dim: int, out_dim: int, heads: int, dropout: float, last: bool) -> nn.Module:
+def make_conv(kind: str, in_dim: int, out_dim: int, heads: int, dropout: float, last: bool,
+              normalize: bool = True) -> nn.Module:
     """One convolution; GAT hidden layers concatenate ``heads`` heads of ``out_dim`` each,
-    its last layer averages them."""
+    its last layer averages them. ``normalize=False``: GCN takes its normalised edge weights
+    (self-loops included) from the caller."""
     if kind == "gcn":
-        return GCNConv(in_dim, out_dim)
+        return GCNConv(in_dim, out_dim, normalize=normalize)
     if kind == "sage":
         return SAGEConv(in_dim, out_dim)
     if kind == "gat":
@@ -39,11 +41,13 @@ class GNNStack(nn.Module):
         ``output_heads`` for its last layer.
     :param norm: ``none``, ``batch`` or ``layer``, after each hidden layer.
     :param residual: add each hidden layer's input to its output where the widths agree.
+    :param normalize: GCN normalises the given graph itself; False: the edge weights are the
+        normalisation (GraphSAINT's unbiased aggregation, see :mod:`kgtool.sampling.saint`).
     """
 
     def __init__(self, kind: str, in_dim: int, hidden_dim: int, out_dim: int, num_layers: int = 2,
                  dropout: float = 0.5, heads: int = 8, output_heads: int = 1, norm: str = "none",
-                 residual: bool = False):
+                 residual: bool = False, normalize: bool = True):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be at least 1, got {num_layers}")
@@ -56,7 +60,8 @@ class GNNStack(nn.Module):
         for i in range(num_layers):
             last = i == num_layers - 1
             layer_heads = output_heads if last else heads
-            self.convs.append(make_conv(kind, dims[i], out_dim if last else hidden_dim, layer_heads, dropout, last))
+            self.convs.append(make_conv(kind, dims[i], out_dim if last else hidden_dim, layer_heads, dropout, last,
+                                        normalize))
         norm_class = NORMS[norm]
         self.norms = nn.ModuleList(norm_class(width) for _ in range(num_layers - 1)) if norm_class else None
         self.activation = nn.functional.elu if kind == "gat" else nn.functional.relu

@@ -7,7 +7,9 @@
 - ``full``: one forward pass over the whole graph, the loss on the batch's examples;
 - ``neighbor``: the batch's seed nodes with their sampled neighbourhoods; loss on the seeds;
 - ``saint``: the subgraph random walks from the batch's seed nodes induce; loss on all its
-  training nodes with GraphSAINT's normalisation (node task only).
+  training nodes with GraphSAINT's normalisation (node task only). GCN aggregates with the
+  full graph's coefficients times GraphSAINT's edge weights, the paper's unbiased estimator;
+  GAT's attention and SAGE's mean renormalise over the sampled neighbours instead.
 
 Evaluation is exact: a full-graph forward pass, then accuracy (ogb's ``Evaluator`` for ogbn-*
 sets) or filtered MRR/Hits of each held-out edge against all nodes.
@@ -24,13 +26,16 @@ import dataclasses
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
+from torch_geometric.utils import is_undirected
 
-from kgtool.config import Config
+from kgtool.config import DEFAULT_BATCH_SIZE, Config
 from kgtool.encoders.from_files import multimodal_from_files
 from kgtool.errors import ConfigError
+from kgtool.evaluation.mode import evaluation_mode
 from kgtool.gnn.heads import LINK_DECODERS, NodeClassifier
 from kgtool.gnn.models import GNNStack
 from kgtool.sampling import RandomWalkSampler, make_node_loader, parse_fanout
+from kgtool.sampling.saint import gcn_coefficients, unbiased_gcn_edges
 
 
 class GNNTask:
@@ -62,11 +67,11 @@ class GNNTask:
         """Each loss is one whole-graph forward pass: the training loop takes one batch an epoch."""
         return self.config.gnn.sampler == "full"
 
-    def encoder(self, out_dim: int) -> GNNStack:
+    def encoder(self, out_dim: int, normalize: bool = True) -> GNNStack:
         g = self.config.gnn
         in_dim = self.dataset.num_features + (self.node_encoder.out_dim if self.node_encoder is not None else 0)
         return GNNStack(self.config.model.name, in_dim, g.hidden_dim, out_dim, g.num_layers,
-                        g.dropout, g.heads, g.output_heads, g.norm, g.residual)
+                        g.dropout, g.heads, g.output_heads, g.norm, g.residual, normalize)
 
     def _device(self) -> torch.device:
         return next(self.model.parameters()).device
@@ -104,15 +109,6 @@ class GNNTask:
     def extra_state(self) -> dict:
         return {}
 
-    def _no_grad_eval(self, compute):
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.no_grad():
-                return compute()
-        finally:
-            self.model.train(was_training)
-
 
 class NodeClassificationTask(GNNTask):
     headline_metric = "accuracy"
@@ -120,15 +116,30 @@ class NodeClassificationTask(GNNTask):
     def __init__(self, config: Config, data: Data, name: str):
         super().__init__(config, data, name)
         self.num_classes = int(data.y.max()) + 1
-        self.model = self.with_node_encoder(NodeClassifier(self.encoder(self.num_classes)))
-        self.train_nodes = data.train_mask.nonzero().flatten()
         sampler = config.gnn.sampler
+        # GraphSAINT's GCN aggregates with the full graph's coefficients, so GCN must not normalise again
+        self.saint_gcn = sampler == "saint" and config.model.name == "gcn"
+        self.model = self.with_node_encoder(NodeClassifier(self.encoder(self.num_classes, not self.saint_gcn)))
+        self.train_nodes = data.train_mask.nonzero().flatten()
         if sampler == "neighbor":
             self.loader = self.neighbor_loader(data, self.train_nodes)
         if sampler == "saint":
             self.saint = RandomWalkSampler(data.edge_index, data.num_nodes, config.gnn.walk_length)
             self.saint.generator = torch.Generator().manual_seed(config.training.seed)
-            self.saint.estimate_norms(self.train_nodes, config.training.batch_size, config.gnn.saint_subgraphs)
+            roots = config.training.batch_size or DEFAULT_BATCH_SIZE
+            self.saint.estimate_norms(self.train_nodes, roots, config.gnn.saint_subgraphs)
+            self.gcn_coefficients = gcn_coefficients(data.edge_index, data.num_nodes)
+
+    def full_graph(self) -> tuple[Tensor, Tensor | None]:
+        """``edge_index`` and edge weights of a whole-graph forward pass, on the model's device:
+        with GraphSAINT's GCN the normalised graph with self-loops, else the plain edges."""
+        d, device = self.dataset, self._device()
+        if not self.saint_gcn:
+            return d.edge_index.to(device), None
+        edge_coefficients, self_coefficients = self.gcn_coefficients
+        loops = torch.arange(d.num_nodes)
+        edge_index = torch.cat([d.edge_index, torch.stack([loops, loops])], dim=1)
+        return edge_index.to(device), torch.cat([edge_coefficients, self_coefficients]).to(device)
 
     def num_examples(self) -> int:
         return len(self.train_nodes)
@@ -137,7 +148,7 @@ class NodeClassificationTask(GNNTask):
         """Cross-entropy of the training nodes ``example_ids`` ``(b,)`` index; a scalar."""
         d, sampler, device = self.dataset, self.config.gnn.sampler, self._device()
         if sampler == "full":
-            logits = self.model(self.node_features(), d.edge_index.to(device))
+            logits = self.model(self.node_features(), *self.full_graph())
             seeds = self.train_nodes[example_ids]
             return self.model.loss(logits[seeds.to(device)], d.y[seeds].to(device))
         if sampler == "neighbor":
@@ -147,16 +158,20 @@ class NodeClassificationTask(GNNTask):
             return self.model.loss(logits, batch.y[:batch.batch_size].to(device))
         self.saint.generator = generator
         sub = self.saint.sample(self.train_nodes[example_ids])
-        edge_weight = sub.edge_norm.to(device) if self.config.model.name == "gcn" else None
-        logits = self.model(self.node_features(sub.n_id), sub.edge_index.to(device), edge_weight)
+        edge_index, edge_weight = sub.edge_index, None
+        if self.saint_gcn:
+            edge_index, edge_weight = unbiased_gcn_edges(sub, *self.gcn_coefficients)
+            edge_weight = edge_weight.to(device)
+        logits = self.model(self.node_features(sub.n_id), edge_index.to(device), edge_weight)
         train = d.train_mask[sub.n_id]
         weights = sub.node_norm[train].to(device) / len(self.train_nodes)
         return self.model.loss(logits[train.to(device)], d.y[sub.n_id[train]].to(device), weights)
 
     def evaluate(self, split: str) -> dict[str, float]:
         mask = {"valid": self.dataset.val_mask, "test": self.dataset.test_mask}[split]
-        d, device = self.dataset, self._device()
-        logits = self._no_grad_eval(lambda: self.model(self.node_features(), d.edge_index.to(device)).cpu())
+        d = self.dataset
+        with evaluation_mode(self.model):
+            logits = self.model(self.node_features(), *self.full_graph()).cpu()
         return {"accuracy": node_accuracy(logits.argmax(dim=1)[mask], d.y[mask], self.name)}
 
 
@@ -172,10 +187,13 @@ def node_accuracy(predicted: Tensor, labels: Tensor, dataset_name: str = "") -> 
 
 
 class LinkPredictionTask(GNNTask):
-    """Predict held-out edges of an undirected graph from node embeddings and a decoder.
+    """Predict held-out edges from node embeddings and a decoder.
 
-    Edges are split 85/5/10 (PyG's ``RandomLinkSplit``, seeded by the caller's global seed);
-    messages pass over training edges only (plus validation edges when testing).
+    Edges are split by ``gnn.val_ratio`` and ``gnn.test_ratio`` (PyG's ``RandomLinkSplit``,
+    seeded by the caller's global seed); messages pass over training edges only (plus
+    validation edges when testing). An undirected graph (``gnn.undirected``; by default: every
+    edge has its reverse) splits each pair of directions together; a directed one keeps every
+    edge, in its direction, and ranks only that direction's answers as known.
     """
 
     headline_metric = "mrr"
@@ -185,8 +203,10 @@ class LinkPredictionTask(GNNTask):
 
         super().__init__(config, data, name)
         g = config.gnn
-        split = RandomLinkSplit(num_val=0.05, num_test=0.1, is_undirected=True, split_labels=True,
-                                add_negative_train_samples=False)
+        self.undirected = g.undirected if g.undirected is not None else is_undirected(data.edge_index,
+                                                                                       num_nodes=data.num_nodes)
+        split = RandomLinkSplit(num_val=g.val_ratio, num_test=g.test_ratio, is_undirected=self.undirected,
+                                split_labels=True, add_negative_train_samples=False)
         self.splits = dict(zip(("train", "valid", "test"), split(data)))
         decoder = LINK_DECODERS[g.decoder]
         self.model = self.with_node_encoder(nn.ModuleDict({
@@ -227,11 +247,13 @@ class LinkPredictionTask(GNNTask):
 
         graph = self.splits[split]
         device = self._device()
-        z = self._no_grad_eval(lambda: self.model["encoder"](self.node_features(), graph.edge_index.to(device)))
+        with evaluation_mode(self.model):
+            z = self.model["encoder"](self.node_features(), graph.edge_index.to(device))
         known = torch.cat([s.pos_edge_label_index for s in self.splits.values()], dim=1)
+        if self.undirected:  # every known edge is a true answer in both directions
+            known = torch.cat([known, known.flip(0)], dim=1)
         as_triples = lambda edges: torch.stack([edges[0], torch.zeros_like(edges[0]), edges[1]], dim=1)
-        # undirected: every known edge is a true answer in both directions
-        known_triples = torch.cat([as_triples(known), as_triples(known.flip(0))])
+        known_triples = as_triples(known)
         budget = self.config.evaluation.memory_budget_mb * 2**20
         width = z.size(1) if self.config.gnn.decoder == "mlp" else 1  # the MLP broadcasts (b, n, dim)
         batch_size = max(1, budget // (3 * 4 * self.dataset.num_nodes * width))

@@ -8,6 +8,11 @@ bias with two weights estimated once by pre-sampling ``N`` subgraphs:
   ``sum_{v in subgraph} loss_v / p_v`` has the full-graph sum as its expectation;
 - aggregation weight of edge (u, v): ``α_uv = C_v / C_uv``, so that a node's aggregated messages
   are, in expectation, those of the full graph.
+
+The aggregation must use the full graph's fixed coefficients times ``α`` (as the paper and PyG's
+GraphSAINT example do): a layer that normalises the sampled subgraph again, like ``GCNConv``
+with its default ``normalize=True``, estimates something else. :func:`gcn_coefficients` and
+:func:`unbiased_gcn_edges` give a ``GCNConv(normalize=False)`` the weights it needs.
 """
 
 from __future__ import annotations
@@ -17,6 +22,33 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from kgtool.sampling.neighbor import IncomingCSR, segment_arange
+
+
+def gcn_coefficients(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
+    """GCN's symmetric normalisation of the full graph with self-loops, kept apart from the edges
+    so that sampled edges can look theirs up by id: ``w_uv = 1 / sqrt(d_u d_v)`` for each edge
+    ``(u, v)`` ``(m,)`` and ``w_vv = 1 / d_v`` for each node's self-loop ``(n,)``, with ``d`` the
+    in-degree plus one, as ``GCNConv`` computes it.
+
+    :param edge_index: shape: (2, m), without self-loops
+    """
+    degree = torch.bincount(edge_index[1], minlength=num_nodes).float() + 1
+    inverse_root = degree.rsqrt()
+    return inverse_root[edge_index[0]] * inverse_root[edge_index[1]], 1 / degree
+
+
+def unbiased_gcn_edges(sub: Data, edge_coefficients: Tensor, self_coefficients: Tensor) -> tuple[Tensor, Tensor]:
+    """The sampled subgraph's ``edge_index`` ``(2, m_s + n_s)`` with a self-loop per node and its
+    weights ``α_uv w_uv`` (edges) and ``w_vv`` (self-loops: sampled whenever ``v`` is, ``α = 1``),
+    so that ``GCNConv(normalize=False)`` on it estimates the full graph's GCN aggregation.
+
+    :param sub: a subgraph from :meth:`RandomWalkSampler.sample`
+    :param edge_coefficients, self_coefficients: from :func:`gcn_coefficients` of the full graph
+    """
+    loops = torch.arange(sub.num_nodes)
+    edge_index = torch.cat([sub.edge_index, torch.stack([loops, loops])], dim=1)
+    weights = torch.cat([sub.edge_norm * edge_coefficients[sub.e_id], self_coefficients[sub.n_id]])
+    return edge_index, weights
 
 
 class RandomWalkSampler:
