@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import torch
@@ -32,12 +31,14 @@ class MultiHeadSelfAttention(nn.Module):
         n, length, dim = x.shape
         # (3, n, heads, length, d_head)
         q, k, v = self.qkv(x).view(n, length, 3, self.num_heads, dim // self.num_heads).permute(2, 0, 3, 1, 4)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(dim // self.num_heads)  # (n, heads, length, length)
+        bias = None
         if key_mask is not None:
-            # The dtype's minimum rather than -inf: a row with no valid key (an empty text) then
-            # attends uniformly instead of giving NaN, and its output is masked out later anyway.
-            scores = scores.masked_fill(~key_mask[:, None, None, :], torch.finfo(scores.dtype).min)
-        out = scores.softmax(dim=-1) @ v  # (n, heads, length, d_head)
+            # An additive mask of the dtype's minimum rather than a boolean one (-inf): a row with
+            # no valid key (an empty text) then attends uniformly instead of giving NaN, and its
+            # output is masked out later anyway.
+            bias = torch.zeros(key_mask.shape, dtype=x.dtype, device=x.device)
+            bias = bias.masked_fill(~key_mask, torch.finfo(x.dtype).min)[:, None, None, :]
+        out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (n, heads, length, d_head)
         return self.proj(out.transpose(1, 2).reshape(n, length, dim))
 
 
