@@ -25,6 +25,7 @@ class AnswerIndex:
         self.keys, counts = torch.unique_consecutive(keys, return_counts=True)
         self.offsets = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
         self.answers = answers
+        self._codes = None  # sorted (query, answer) codes, built by the first contains()
 
     @classmethod
     def tails(cls, triples: Tensor, num_relations: int) -> "AnswerIndex":
@@ -47,6 +48,21 @@ class AnswerIndex:
         rows = torch.repeat_interleave(torch.arange(len(keys)), counts)
         within = torch.arange(len(rows)) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
         return rows, self.answers[starts[rows] + within]
+
+    def contains(self, anchors: Tensor, relations: Tensor, answers: Tensor) -> Tensor:
+        """Whether ``answers[i, j]`` is a known answer of query ``(anchors[i], relations[i])``:
+        ``(b,)``, ``(b,)``, ``(b, k)`` -> ``(b, k)`` bool, by binary search in the sorted codes
+        ``query key * width + answer`` (no loop over queries)."""
+        width = int(self.answers.max()) + 1 if len(self.answers) else 1
+        if self._codes is None:
+            keys = torch.repeat_interleave(self.keys, self.offsets.diff())
+            self._codes = keys * width + self.answers  # sorted: by key, then answer
+        if not len(self._codes):
+            return torch.zeros(answers.shape, dtype=torch.bool)
+        keys = anchors.cpu().long() * self.num_relations + relations.cpu().long()
+        codes = keys[:, None] * width + answers.cpu().clamp(max=width - 1)
+        slot = torch.searchsorted(self._codes, codes).clamp(max=len(self._codes) - 1)
+        return (self._codes[slot] == codes) & (answers.cpu() < width)
 
     def dense(self, anchors: Tensor, relations: Tensor, num_entities: int) -> Tensor:
         """Multi-hot answers ``(b, num_entities)`` (float) of a batch of queries."""

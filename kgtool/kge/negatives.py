@@ -5,6 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from kgtool.data.answers import AnswerIndex
+
+REDRAW_ROUNDS = 3  # redraws of false negatives before the rest are drawn from each query's non-answers
+
 
 def head_corruption_probability(triples: Tensor, num_relations: int, kind: str) -> Tensor:
     """Per-relation probability ``(num_relations,)`` of corrupting the head.
@@ -31,17 +35,27 @@ def head_corruption_probability(triples: Tensor, num_relations: int, kind: str) 
 class CorruptionSampler:
     """Draws ``num_negatives`` uniformly random entities per positive, and which side they replace.
 
-    :param head_probability: ``(num_relations,)`` chance of corrupting the head; all zeros
+    :param head_probability: ``(num_relations,)`` chance of corrupting the head (one entry per
+        relation id, inverse relations included); all zeros
         corrupts tails only (as with reciprocal relations, where heads are asked as tails).
     :param shared: draw one set of ``k`` entities per batch for all its positives, so scoring
         gathers ``k`` rows instead of ``b·k`` and bilinear scores become a matrix product.
+    :param known: the training triples ``(n, 3)`` to filter out: a negative that is one of them
+        (a false negative, which self-adversarial weighting would weigh most) is drawn again, as
+        the RotatE reference code drops them. Not with ``shared``.
     """
 
-    def __init__(self, num_entities: int, num_negatives: int, head_probability: Tensor, shared: bool = False):
+    def __init__(self, num_entities: int, num_negatives: int, head_probability: Tensor, shared: bool = False,
+                 known: Tensor | None = None):
         self.num_entities = num_entities
         self.num_negatives = num_negatives
         self.head_probability = head_probability
         self.shared = shared
+        self.known_tails = self.known_heads = None
+        if known is not None:
+            num_relations = len(head_probability)
+            self.known_tails = AnswerIndex.tails(known, num_relations)
+            self.known_heads = AnswerIndex.heads(known, num_relations)
 
     def sample(self, positives: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """For ``positives`` ``(b, 3)``: ``corrupt_head`` ``(b,)`` bool and entities ``(b, k)``,
@@ -49,4 +63,38 @@ class CorruptionSampler:
         b = len(positives)
         corrupt_head = torch.rand(b, generator=generator) < self.head_probability[positives[:, 1]]
         entities = torch.randint(self.num_entities, (1 if self.shared else b, self.num_negatives), generator=generator)
+        if self.known_tails is not None:
+            entities = self._redraw_known(positives, corrupt_head, entities, generator)
         return corrupt_head, entities
+
+    def is_known(self, positives: Tensor, corrupt_head: Tensor, entities: Tensor) -> Tensor:
+        """Whether each corrupted triple is a known one: ``(b, 3)``, ``(b,)``, ``(b, k)`` -> ``(b, k)``."""
+        h, r, t = positives.unbind(dim=1)
+        known = self.known_tails.contains(h, r, entities)
+        heads = corrupt_head.nonzero().flatten()
+        known[heads] = self.known_heads.contains(t[heads], r[heads], entities[heads])
+        return known
+
+    def _redraw_known(self, positives: Tensor, corrupt_head: Tensor, entities: Tensor,
+                      generator: torch.Generator) -> Tensor:
+        """``entities`` with each false negative replaced by a uniform draw among the entities
+        that are not answers of its query. A few uniform redraws clear most of them; the rest
+        (queries with nearly every entity as an answer, e.g. 115 of UMLS's 135 for one) are drawn
+        from a dense mask of their rows' non-answers. Only a query with no non-answer keeps some."""
+        for _ in range(REDRAW_ROUNDS):
+            known = self.is_known(positives, corrupt_head, entities)
+            if not known.any():
+                return entities
+            entities = entities.masked_scatter(
+                known, torch.randint(self.num_entities, (int(known.sum()),), generator=generator))
+        known = self.is_known(positives, corrupt_head, entities)
+        rows = known.any(dim=1).nonzero().flatten()
+        if len(rows):
+            h, r, t = positives[rows].unbind(dim=1)
+            answers = torch.where(corrupt_head[rows, None], self.known_heads.dense(t, r, self.num_entities),
+                                  self.known_tails.dense(h, r, self.num_entities))  # (m, num_entities)
+            allowed = 1 - answers
+            allowed[allowed.sum(dim=1) == 0] = 1  # every entity an answer: nothing better to draw
+            draws = torch.multinomial(allowed, entities.shape[1], replacement=True, generator=generator)
+            entities[rows] = torch.where(known[rows], draws, entities[rows])
+        return entities

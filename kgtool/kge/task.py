@@ -51,8 +51,9 @@ class KGETask:
                                                            self.training.negative_sampler)
             if self.training.reciprocal:
                 head_probability = torch.zeros(2 * dataset.num_relations)
+            known = self.queries if self.training.filter_negatives else None  # training triples (and inverses)
             self.sampler = CorruptionSampler(dataset.num_entities, self.training.num_negatives, head_probability,
-                                             shared=self.training.shared_negatives)
+                                             shared=self.training.shared_negatives, known=known)
         if self.training.scoring == "kvsall":
             self.answers = AnswerIndex(self.queries[:, 0], self.queries[:, 1], self.queries[:, 2],
                                        2 * dataset.num_relations)
