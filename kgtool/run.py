@@ -12,6 +12,7 @@ import torch
 from kgtool import distributed
 from kgtool.config import GNN_MODELS, Config, resolve_config
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
+from kgtool.prediction import Answer, Predictor, Query
 from kgtool.run_folder import RunFolder
 from kgtool.training import Trainer, resolve_device
 
@@ -47,33 +48,27 @@ class Run:
         """Metrics of ``split`` ("valid" or "test"), recomputed from the model."""
         return self.task.evaluate(split)
 
-    def predict_tails(self, head: str, relation: str, top: int = 10) -> list[tuple[str, float]]:
-        """The ``top`` entities e ranked by the score of ``(head, relation, e)``."""
-        self._require_kge()
-        d = self.dataset
-        scores = self._no_grad(self.model.score_tails, d.entity_ids([head]), d.relation_ids([relation]))
-        return self._top(scores, top)
+    def predict_tails(self, head: str, relation: str, top: int = 10, filter_known: bool = False) -> list[Answer]:
+        """The ``top`` answers ``(head, relation, e)``, best first (see :meth:`predict`)."""
+        return self.predict([Query(head, relation, None)], top, filter_known)[0]
 
-    def predict_heads(self, relation: str, tail: str, top: int = 10) -> list[tuple[str, float]]:
-        """The ``top`` entities e ranked by the score of ``(e, relation, tail)``."""
-        self._require_kge()
-        d = self.dataset
-        scores = self._no_grad(self.model.score_heads, d.relation_ids([relation]), d.entity_ids([tail]))
-        return self._top(scores, top)
+    def predict_heads(self, relation: str, tail: str, top: int = 10, filter_known: bool = False) -> list[Answer]:
+        """The ``top`` answers ``(e, relation, tail)``, best first (see :meth:`predict`)."""
+        return self.predict([Query(None, relation, tail)], top, filter_known)[0]
 
-    def _require_kge(self) -> None:
+    def predict(self, queries: list[Query], top: int = 10, filter_known: bool = False) -> list[list[Answer]]:
+        """The ``top`` answers of each query ``(h, r, ?)``, ``(?, r, t)`` or ``(h, ?, t)``, each
+        flagged ``known`` when in train/valid/test; ``filter_known`` drops those."""
+        return self.predictor().answer(queries, top, filter_known)
+
+    def score_triples(self, triples: list[Query | tuple[str, str, str]]) -> list[Answer]:
+        """Scores of labeled triples, each flagged ``known`` when in train/valid/test."""
+        return self.predictor().score(triples)
+
+    def predictor(self) -> Predictor:
         if self.config.model.name in GNN_MODELS:
             raise KGToolError(f"predict ranks entities of KGE runs; this run's model is {self.config.model.name}, a GNN")
-
-    def _no_grad(self, score, *ids: torch.Tensor) -> torch.Tensor:
-        device = next(self.model.parameters()).device
-        self.model.eval()
-        with torch.no_grad():
-            return score(*(i.to(device) for i in ids))[0].cpu()
-
-    def _top(self, scores: torch.Tensor, top: int) -> list[tuple[str, float]]:
-        values, ids = scores.topk(min(top, len(scores)))
-        return [(self.dataset.entities[i], v) for i, v in zip(ids.tolist(), values.tolist())]
+        return Predictor(self.model, self.dataset)
 
 
 def build_task(config: Config, dataset=None):

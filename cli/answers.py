@@ -1,0 +1,81 @@
+"""The commands that turn runs and datasets into answers: parse, call the library, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+
+from kgtool.errors import KGToolError
+
+FORMATS = ("table", "tsv", "json")
+
+
+def add_commands(commands) -> None:
+    """Register the answer commands on ``commands`` (argparse sub-parsers)."""
+    predict = commands.add_parser(
+        "predict", help="rank the answers of (h, r, ?), (?, r, t) or (h, ?, t), or score triples",
+        description="Give two of --head/--relation/--tail to ask the third, or --queries, or --triples.")
+    predict.add_argument("run_dir")
+    predict.add_argument("--head", help="known head")
+    predict.add_argument("--relation", help="known relation")
+    predict.add_argument("--tail", help="known tail")
+    predict.add_argument("--queries", metavar="FILE", help="TSV of queries head<TAB>relation<TAB>tail, '?' asked")
+    predict.add_argument("--triples", metavar="FILE", help="TSV of triples to score")
+    predict.add_argument("--top", type=int, default=10)
+    predict.add_argument("--filter", action="store_true", help="drop known answers (in train/valid/test)")
+    predict.add_argument("--format", choices=FORMATS, default="table")
+    predict.set_defaults(command=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    import kgtool
+    from kgtool.prediction import Query, read_queries
+
+    given = [label is not None for label in (args.head, args.relation, args.tail)]
+    if sum(given) and (args.queries or args.triples) or (args.queries and args.triples):
+        raise KGToolError("predict takes one of: two of --head/--relation/--tail, --queries FILE, --triples FILE")
+    if not (args.queries or args.triples) and sum(given) != 2:
+        raise KGToolError("predict needs two of --head/--relation/--tail (the third is asked), "
+                          "or --queries FILE, or --triples FILE")
+    run = kgtool.load(args.run_dir)
+    if args.triples:
+        print(format_scored(run.score_triples(read_queries(args.triples, asked=False)), args.format))
+        return 0
+    queries = read_queries(args.queries) if args.queries else [Query(args.head, args.relation, args.tail)]
+    answers = run.predict(queries, args.top, filter_known=args.filter)
+    print(format_answers(queries, answers, args.format, run.dataset.entity_text))
+    return 0
+
+
+def format_answers(queries, answers, style: str, entity_text: dict[str, str]) -> str:
+    """Each query's ranked answers as a table, TSV rows or JSON."""
+    if style == "json":
+        return json.dumps([{"query": {"head": q.head, "relation": q.relation, "tail": q.tail},
+                            "answers": [asdict(a) for a in ranked]} for q, ranked in zip(queries, answers)], indent=2)
+    if style == "tsv":
+        lines = ["query\trank\thead\trelation\ttail\tscore\tknown"]
+        lines += [f"{q}\t{rank}\t{a.head}\t{a.relation}\t{a.tail}\t{a.score:.6g}\t{int(a.known)}"
+                  for q, ranked in zip(queries, answers) for rank, a in enumerate(ranked, start=1)]
+        return "\n".join(lines)
+    blocks = []
+    for query, ranked in zip(queries, answers):
+        lines = [str(query), f"{'rank':>4}  {'score':>10}  {'known':<5}  answer"]
+        for rank, a in enumerate(ranked, start=1):
+            label = (a.head, a.relation, a.tail)[query.asked]
+            text = f"  {entity_text[label]}" if label in entity_text else ""
+            lines.append(f"{rank:>4}  {a.score:>10.4f}  {'known' if a.known else 'new':<5}  {label}{text}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def format_scored(scored, style: str) -> str:
+    """Scored triples as a table, TSV rows or JSON."""
+    if style == "json":
+        return json.dumps([asdict(a) for a in scored], indent=2)
+    if style == "tsv":
+        return "\n".join(["head\trelation\ttail\tscore\tknown"] +
+                         [f"{a.head}\t{a.relation}\t{a.tail}\t{a.score:.6g}\t{int(a.known)}" for a in scored])
+    return "\n".join([f"{'score':>10}  {'known':<5}  triple"] +
+                     [f"{a.score:>10.4f}  {'known' if a.known else 'new':<5}  ({a.head}, {a.relation}, {a.tail})"
+                      for a in scored])
