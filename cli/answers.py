@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict
 
 from kgtool.errors import KGToolError
+from kgtool.export import EXPORT_FORMATS
 
 FORMATS = ("table", "tsv", "json")
 
@@ -27,6 +28,13 @@ def add_commands(commands) -> None:
     predict.add_argument("--format", choices=FORMATS, default="table")
     predict.set_defaults(command=run_predict)
 
+    export = commands.add_parser("export", help="write a run's embeddings with their labels")
+    export.add_argument("run_dir")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="tsv",
+                        help="tsv or npy rows with entities.tsv/relations.tsv, or projector (vectors.tsv, metadata.tsv)")
+    export.add_argument("--output", help="folder (default: RUN/export)")
+    export.set_defaults(command=run_export)
+
 
 def run_predict(args: argparse.Namespace) -> int:
     import kgtool
@@ -45,6 +53,14 @@ def run_predict(args: argparse.Namespace) -> int:
     queries = read_queries(args.queries) if args.queries else [Query(args.head, args.relation, args.tail)]
     answers = run.predict(queries, args.top, filter_known=args.filter)
     print(format_answers(queries, answers, args.format, run.dataset.entity_text))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    import kgtool
+
+    for path in kgtool.load(args.run_dir).export(args.output, args.format):
+        print(path)
     return 0
 
 

@@ -12,6 +12,7 @@ import torch
 from kgtool import distributed
 from kgtool.config import GNN_MODELS, Config, resolve_config
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
+from kgtool.export import entity_embeddings, export_run, relation_embeddings
 from kgtool.prediction import Answer, Predictor, Query
 from kgtool.run_folder import RunFolder
 from kgtool.training import Trainer, resolve_device
@@ -64,6 +65,20 @@ class Run:
     def score_triples(self, triples: list[Query | tuple[str, str, str]]) -> list[Answer]:
         """Scores of labeled triples, each flagged ``known`` when in train/valid/test."""
         return self.predictor().score(triples)
+
+    def entity_embeddings(self) -> tuple[torch.Tensor, list[str]]:
+        """The entity (GNN: node) representations ``(n, width)`` in id order, and their labels;
+        complex models give real parts, then imaginary parts (:mod:`kgtool.export`)."""
+        return entity_embeddings(self)
+
+    def relation_embeddings(self) -> tuple[torch.Tensor, list[str]] | None:
+        """The relation rows the score function takes and their labels; None for GNN runs."""
+        return relation_embeddings(self)
+
+    def export(self, output: str | Path | None = None, style: str = "tsv") -> list[Path]:
+        """Write embeddings and labels as ``tsv``, ``npy`` or ``projector`` files to ``output``
+        (default ``<run>/export``); returns the files written."""
+        return export_run(self, output, style)
 
     def predictor(self) -> Predictor:
         if self.config.model.name in GNN_MODELS:
