@@ -6,6 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
+from kgtool.data.patterns import PATTERN_SPLITS
 from kgtool.errors import KGToolError
 from kgtool.export import EXPORT_FORMATS
 
@@ -35,6 +36,16 @@ def add_commands(commands) -> None:
     export.add_argument("--output", help="folder (default: RUN/export)")
     export.set_defaults(command=run_export)
 
+    analyze = commands.add_parser("analyze", help="relation patterns of a dataset: categories, symmetry, "
+                                                  "inverses, compositions")
+    analyze.add_argument("dataset", help="a name from `kgtool datasets` or a folder with train/valid/test files")
+    analyze.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
+    analyze.add_argument("--split", choices=PATTERN_SPLITS, default="all", help="triples to analyze (default: all)")
+    analyze.add_argument("--min-support", type=int, default=10, help="pairs a rule must hold for (default: 10)")
+    analyze.add_argument("--min-confidence", type=float, default=0.5, help="(default: 0.5)")
+    analyze.add_argument("--json", action="store_true", help="print the report as JSON")
+    analyze.set_defaults(command=run_analyze)
+
 
 def run_predict(args: argparse.Namespace) -> int:
     import kgtool
@@ -62,6 +73,28 @@ def run_export(args: argparse.Namespace) -> int:
     for path in kgtool.load(args.run_dir).export(args.output, args.format):
         print(path)
     return 0
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from kgtool.data.patterns import dataset_patterns
+    from kgtool.data.registry import load_kg
+
+    report = dataset_patterns(load_kg(args.dataset, args.data_dir), args.split, args.min_support, args.min_confidence)
+    print(json.dumps(report, indent=2) if args.json else format_patterns(report))
+    return 0
+
+
+def format_patterns(report: dict) -> str:
+    """Relations (category, symmetry, antisymmetry, best inverse), then composition rules."""
+    number = lambda x: "-" if x is None else f"{x:.2f}"
+    lines = [f"{'category':<8} {'sym':>5} {'anti':>5}  relation  [inverse (confidence)]"]
+    for name, r in report["relations"].items():
+        inverse = f"  [{r['inverses'][0]['relation']} ({r['inverses'][0]['confidence']:.2f})]" if r["inverses"] else ""
+        lines.append(f"{r['category']:<8} {number(r['symmetry']):>5} {number(r['antisymmetry']):>5}  {name}{inverse}")
+    lines += ["", f"{'support':>8} {'conf':>5}  composition rule"]
+    lines += [f"{c['support']:>8} {c['confidence']:>5.2f}  {c['body'][0]} ∘ {c['body'][1]} ⇒ {c['head']}"
+              for c in report["compositions"]]
+    return "\n".join(lines)
 
 
 def format_answers(queries, answers, style: str, entity_text: dict[str, str]) -> str:

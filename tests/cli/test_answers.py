@@ -71,3 +71,21 @@ def test_predict_errors_are_one_line(run_dir, tmp_path, argv, message, capsys):
     assert main(["predict", str(run_dir), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("kgtool: error: ") and message.replace("QUERIES", str(queries)) in err and "\n" not in err
+
+
+def test_analyze_prints_the_report_as_json_and_as_a_table(tmp_path, capsys):
+    from kgtool.data.inductive import write_folder
+    from tests.data.test_patterns import planted_graph
+
+    write_folder(planted_graph(), tmp_path / "kg")
+    assert main(["analyze", str(tmp_path / "kg"), "--json", "--min-support", "1", "--split", "train"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["relations"]["married"] == {"category": "1-1", "symmetry": 1.0, "antisymmetry": 0.0, "inverses": []}
+    assert report["compositions"] == [
+        {"body": ["born_in", "city_in"], "head": "nationality", "support": 12, "confidence": 1.0}]
+    assert main(["analyze", str(tmp_path / "kg"), "--min-support", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + 7 + 2 + 1 and lines[-1].split() == ["12", "1.00", "born_in", "∘", "city_in", "⇒", "nationality"]
+    assert "child_of  [parent_of (1.00)]" in "\n".join(lines)
+    assert main(["analyze", str(tmp_path / "none")]) == 2
+    assert "neither a known name" in capsys.readouterr().err
