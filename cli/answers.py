@@ -46,6 +46,14 @@ def add_commands(commands) -> None:
     analyze.add_argument("--json", action="store_true", help="print the report as JSON")
     analyze.set_defaults(command=run_analyze)
 
+    split = commands.add_parser("split", help="cut a file of triples into train/valid/test; every entity and "
+                                              "relation of valid and test also in train")
+    split.add_argument("file", help="head<TAB>relation<TAB>tail lines (.gz too)")
+    split.add_argument("--ratios", default="0.8,0.1,0.1", help="train,valid,test shares (default: 0.8,0.1,0.1)")
+    split.add_argument("--seed", type=int, default=0)
+    split.add_argument("--output", required=True, help="folder for train.txt, valid.txt, test.txt")
+    split.set_defaults(command=run_split)
+
 
 def run_predict(args: argparse.Namespace) -> int:
     import kgtool
@@ -95,6 +103,13 @@ def format_patterns(report: dict) -> str:
     lines += [f"{c['support']:>8} {c['confidence']:>5.2f}  {c['body'][0]} ∘ {c['body'][1]} ⇒ {c['head']}"
               for c in report["compositions"]]
     return "\n".join(lines)
+
+
+def run_split(args: argparse.Namespace) -> int:
+    from kgtool.data.splitting import parse_ratios, split_file
+
+    print(split_file(args.file, args.output, parse_ratios(args.ratios), args.seed).describe())
+    return 0
 
 
 def format_answers(queries, answers, style: str, entity_text: dict[str, str]) -> str:
