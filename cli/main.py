@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="recompute a run's metrics from its checkpoint")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--split", choices=("valid", "test"), default="test")
+    evaluate.add_argument("--triples", metavar="FILE", help="rank the triples of FILE instead of a split")
     evaluate.set_defaults(command=run_evaluate)
 
     answers.add_commands(commands)
@@ -100,6 +101,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     import kgtool
 
     run = kgtool.load(args.run_dir)
+    if args.triples:
+        metrics = run.evaluate_triples(args.triples)
+        print(format_metrics({"file": metrics}))
+        skipped = metrics["skipped"]
+        print(f"ranked {metrics['num_triples']} triples of {args.triples}; skipped {skipped['count']} with entities "
+              f"or relations the run does not know" + (f" (first: {skipped['first']})" if skipped["count"] else ""))
+        return 0
     print(format_metrics({args.split: run.evaluate(args.split)}))
     return 0
 

@@ -166,6 +166,27 @@ class Predictor:
         known = self.known(ids)
         return [self._answer(triple, float(s), bool(k)) for triple, s, k in zip(ids, scores.tolist(), known.tolist())]
 
+    def evaluate(self, triples: Sequence[Query], memory_budget_mb: int = 512) -> dict:
+        """Filtered ranking metrics of ``triples`` (as ``kgtool evaluate`` gives for a split; the
+        filter: train, valid, test and these triples). Triples with a label the run does not know
+        are not ranked but counted: ``{"skipped": {"count": n, "first": "file:line: unknown ..."}}``."""
+        from kgtool.evaluation.ranking import evaluate_link_prediction
+
+        rows, skipped = [], []
+        for query in triples:
+            try:
+                rows.append(self.ids(query))
+            except DataError as error:
+                skipped.append(str(error))
+        if not rows:
+            raise DataError(f"none of the {len(skipped)} triples uses only the run's entities and relations; "
+                            f"first: {skipped[0] if skipped else 'no triples'}")
+        ids = torch.tensor(rows, dtype=torch.long)
+        metrics = evaluate_link_prediction(self.model, ids, torch.cat([self.dataset.all_triples(), ids]),
+                                           memory_budget_mb)
+        metrics["skipped"] = {"count": len(skipped), "first": skipped[0] if skipped else None}
+        return metrics
+
     def _answer(self, triple: Tensor, score: float, known: bool) -> Answer:
         h, r, t = triple.tolist()
         d = self.dataset

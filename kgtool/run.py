@@ -13,7 +13,7 @@ from kgtool import distributed
 from kgtool.config import GNN_MODELS, Config, resolve_config
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
 from kgtool.export import entity_embeddings, export_run, relation_embeddings
-from kgtool.prediction import Answer, Predictor, Query
+from kgtool.prediction import Answer, Predictor, Query, read_queries
 from kgtool.run_folder import RunFolder
 from kgtool.training import Trainer, resolve_device
 
@@ -79,6 +79,11 @@ class Run:
         """Write embeddings and labels as ``tsv``, ``npy`` or ``projector`` files to ``output``
         (default ``<run>/export``); returns the files written."""
         return export_run(self, output, style)
+
+    def evaluate_triples(self, path: str | Path) -> dict:
+        """Filtered ranking metrics of the triples in ``path`` against this run's vocabulary;
+        ``metrics["skipped"]`` counts those with unknown entities or relations."""
+        return self.predictor().evaluate(read_queries(path, asked=False), self.config.evaluation.memory_budget_mb)
 
     def predictor(self) -> Predictor:
         if self.config.model.name in GNN_MODELS:

@@ -102,3 +102,20 @@ def test_query_files_name_the_line_at_fault(run, tmp_path):
     good.write_text("e1\tr0\t?\n")
     with pytest.raises(DataError, match=":1: a triple to score has no '\\?'"):
         read_queries(good, asked=False)
+
+
+def test_a_file_of_test_triples_ranks_as_the_test_split_and_counts_unknown_ones(run, tmp_path):
+    d = run.dataset
+    lines = [f"{d.entities[h]}\t{d.relations[r]}\t{d.entities[t]}\n" for h, r, t in d.test.tolist()]
+    lines.insert(3, "stranger\tr0\te1\n")
+    lines.insert(7, "e1\tno_such_relation\te2\n")
+    path = tmp_path / "new.tsv"
+    path.write_text("".join(lines))
+    metrics, expected = run.evaluate_triples(path), run.evaluate("test")
+    assert metrics["skipped"] == {"count": 2, "first": f"{path}:4: unknown entity 'stranger' in dataset random"}
+    assert metrics["num_triples"] == len(d.test)
+    for key in ("mrr", "mr", "hits@1", "hits@10"):
+        assert metrics[key] == pytest.approx(expected[key]) and metrics["head"][key] == pytest.approx(expected["head"][key])
+    path.write_text("stranger\tr0\te1\n")
+    with pytest.raises(DataError, match="none of the 1 triples uses only the run's entities"):
+        run.evaluate_triples(path)

@@ -89,3 +89,13 @@ def test_analyze_prints_the_report_as_json_and_as_a_table(tmp_path, capsys):
     assert "child_of  [parent_of (1.00)]" in "\n".join(lines)
     assert main(["analyze", str(tmp_path / "none")]) == 2
     assert "neither a known name" in capsys.readouterr().err
+
+
+def test_evaluate_a_file_reports_skipped_triples(run_dir, tmp_path, capsys):
+    path = tmp_path / "new.tsv"
+    path.write_text("usa\tembassy\tuk\natlantis\tembassy\tuk\nuk\tembassy\tusa\n")
+    assert main(["evaluate", str(run_dir), "--triples", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("file") and len(lines[1].split()) == 6
+    assert lines[2] == (f"ranked 2 triples of {path}; skipped 1 with entities or relations the run does not know "
+                        f"(first: {path}:2: unknown entity 'atlantis' in dataset nations)")
