@@ -54,6 +54,11 @@ def add_commands(commands) -> None:
     split.add_argument("--output", required=True, help="folder for train.txt, valid.txt, test.txt")
     split.set_defaults(command=run_split)
 
+    plot = commands.add_parser("plot", help="loss, validation metrics and per-relation MRR of runs, overlaid (PNG)")
+    plot.add_argument("run_dirs", nargs="+", metavar="RUN")
+    plot.add_argument("--output", help="PNG file (default: RUN/plot.png of the first run)")
+    plot.set_defaults(command=run_plot)
+
 
 def run_predict(args: argparse.Namespace) -> int:
     import kgtool
@@ -109,6 +114,13 @@ def run_split(args: argparse.Namespace) -> int:
     from kgtool.data.splitting import parse_ratios, split_file
 
     print(split_file(args.file, args.output, parse_ratios(args.ratios), args.seed).describe())
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from kgtool.plotting import plot_runs
+
+    print(plot_runs(args.run_dirs, args.output))
     return 0
 
 
