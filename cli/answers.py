@@ -37,8 +37,9 @@ def add_commands(commands) -> None:
     export.set_defaults(command=run_export)
 
     analyze = commands.add_parser("analyze", help="relation patterns of a dataset: categories, symmetry, "
-                                                  "inverses, compositions")
-    analyze.add_argument("dataset", help="a name from `kgtool datasets` or a folder with train/valid/test files")
+                                                  "inverses, compositions; of a run: its test MRR per category")
+    analyze.add_argument("dataset", help="a name from `kgtool datasets`, a folder with train/valid/test files, "
+                                         "or a run folder (adds the run's test metrics per category and pattern)")
     analyze.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
     analyze.add_argument("--split", choices=PATTERN_SPLITS, default="all", help="triples to analyze (default: all)")
     analyze.add_argument("--min-support", type=int, default=10, help="pairs a rule must hold for (default: 10)")
@@ -91,8 +92,15 @@ def run_export(args: argparse.Namespace) -> int:
 def run_analyze(args: argparse.Namespace) -> int:
     from kgtool.data.patterns import dataset_patterns
     from kgtool.data.registry import load_kg
+    from kgtool.run_folder import RunFolder
 
-    report = dataset_patterns(load_kg(args.dataset, args.data_dir), args.split, args.min_support, args.min_confidence)
+    if RunFolder(args.dataset).config_path.is_file():
+        import kgtool
+
+        report = kgtool.load(args.dataset).analyze("test", args.min_support, args.min_confidence)
+    else:
+        report = dataset_patterns(load_kg(args.dataset, args.data_dir), args.split, args.min_support,
+                                  args.min_confidence)
     print(json.dumps(report, indent=2) if args.json else format_patterns(report))
     return 0
 
@@ -107,6 +115,11 @@ def format_patterns(report: dict) -> str:
     lines += ["", f"{'support':>8} {'conf':>5}  composition rule"]
     lines += [f"{c['support']:>8} {c['confidence']:>5.2f}  {c['body'][0]} ∘ {c['body'][1]} ⇒ {c['head']}"
               for c in report["compositions"]]
+    if "test" in report:
+        lines += ["", f"{'test':<14} {'triples':>7} {'mrr':>7} {'h-mrr':>7} {'t-mrr':>7} {'hits@10':>7}"]
+        lines += [f"{group:<14} {m['num_triples']:>7} {m['mrr']:>7.4f} {m['head']['mrr']:>7.4f} "
+                  f"{m['tail']['mrr']:>7.4f} {m['hits@10']:>7.4f}"
+                  for block in report["test"].values() for group, m in block.items()]
     return "\n".join(lines)
 
 

@@ -85,10 +85,25 @@ class Run:
         ``metrics["skipped"]`` counts those with unknown entities or relations."""
         return self.predictor().evaluate(read_queries(path, asked=False), self.config.evaluation.memory_budget_mb)
 
+    def analyze(self, split: str = "test", min_support: int = 10, min_confidence: float = 0.5) -> dict:
+        """The relation patterns of the dataset (:func:`~kgtool.data.patterns.dataset_patterns`)
+        with this run's metrics of ``split`` per category and per pattern under ``split``."""
+        from kgtool.data.patterns import dataset_patterns
+        from kgtool.evaluation.patterns import pattern_metrics
+
+        self._require_kge()
+        report = dataset_patterns(self.dataset, "all", min_support, min_confidence)
+        report[split] = pattern_metrics(self.model, self.dataset, report, split, min_confidence,
+                                        self.config.evaluation.memory_budget_mb)
+        return report
+
     def predictor(self) -> Predictor:
-        if self.config.model.name in GNN_MODELS:
-            raise KGToolError(f"predict ranks entities of KGE runs; this run's model is {self.config.model.name}, a GNN")
+        self._require_kge()
         return Predictor(self.model, self.dataset)
+
+    def _require_kge(self) -> None:
+        if self.config.model.name in GNN_MODELS:
+            raise KGToolError(f"this verb works on KGE runs; this run's model is {self.config.model.name}, a GNN")
 
 
 def build_task(config: Config, dataset=None):

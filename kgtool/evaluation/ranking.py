@@ -124,6 +124,13 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
     Unless ``batch_size`` is given, a query batch holds about three ``(batch, num_entities)``
     float tensors within the budget.
     """
+    head, tail = link_prediction_ranks(model, triples, known_triples, memory_budget_mb, batch_size)
+    return link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels)
+
+
+def link_prediction_ranks(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,
+                          batch_size: int | None = None) -> tuple[Ranks, Ranks]:
+    """The filtered head-side and tail-side ranks ``(n,)`` of :func:`evaluate_link_prediction`."""
     num_relations = int(known_triples[:, 1].max()) + 1 if len(known_triples) else 1
     num_relations = max(num_relations, int(triples[:, 1].max()) + 1)
     batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * model.num_entities))
@@ -137,4 +144,20 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
                               AnswerIndex.heads(known_triples, num_relations), batch_size)
     model.train(was_training)
     head, tail = (Ranks(distributed.gather(x.optimistic), distributed.gather(x.pessimistic)) for x in (head, tail))
-    return link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels)
+    return head, tail
+
+
+def group_metrics(head: Ranks, tail: Ranks, relations: Tensor, groups: dict[str, list[int]]) -> dict:
+    """Realistic metrics, both sides and each side, of the triples whose relation is in each group:
+    ``{group: {mrr, ..., head: {...}, tail: {...}, num_triples}}``; groups without triples are left out.
+
+    :param relations: ``(n,)`` the relation of each ranked triple
+    :param groups: ``{name: relation ids}``, e.g. relation categories (``"1-N"``) or patterns
+    """
+    metrics = {}
+    for name, members in groups.items():
+        mask = torch.isin(relations, torch.tensor(members, dtype=relations.dtype))
+        if mask.any():
+            metrics[name] = {**side_metrics(head.subset(mask), tail.subset(mask), "realistic"),
+                             "num_triples": int(mask.sum())}
+    return metrics

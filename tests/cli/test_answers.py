@@ -99,3 +99,13 @@ def test_evaluate_a_file_reports_skipped_triples(run_dir, tmp_path, capsys):
     assert lines[1].startswith("file") and len(lines[1].split()) == 6
     assert lines[2] == (f"ranked 2 triples of {path}; skipped 1 with entities or relations the run does not know "
                         f"(first: {path}:2: unknown entity 'atlantis' in dataset nations)")
+
+
+def test_analyze_a_run_adds_test_metrics_per_category_and_pattern(run_dir, capsys):
+    assert main(["analyze", str(run_dir), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    categories = report["test"]["per_category"]
+    assert set(categories) <= {"1-1", "1-N", "N-1", "N-N"} and sum(m["num_triples"] for m in categories.values()) == 201
+    assert {"mrr", "hits@10", "head", "tail", "num_triples"} <= set(categories["N-N"])
+    assert main(["analyze", str(run_dir)]) == 0
+    assert "N-N " in capsys.readouterr().out.split("t-mrr")[1]
