@@ -133,10 +133,10 @@ class Predictor:
         known = self.known(candidates)
         if filter_known:
             scores = scores.masked_fill(known, float("-inf"))
-        values, picked = scores.topk(min(top, num_candidates), dim=1)
+        picked = scores.topk(min(top, num_candidates), dim=1).indices
         answers = []
         for row in range(len(queries)):
-            kept = [j for j, v in zip(picked[row].tolist(), values[row].tolist()) if not (filter_known and known[row, j])]
+            kept = [j for j in picked[row].tolist() if not (filter_known and known[row, j])]
             answers.append([self._answer(candidates[row, j], float(scores[row, j]), bool(known[row, j])) for j in kept])
         return answers
 

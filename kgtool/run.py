@@ -86,8 +86,8 @@ class Run:
         return self.predictor().evaluate(read_queries(path, asked=False), self.config.evaluation.memory_budget_mb)
 
     def analyze(self, split: str = "test", min_support: int = 10, min_confidence: float = 0.5) -> dict:
-        """The relation patterns of the dataset (:func:`~kgtool.data.patterns.dataset_patterns`)
-        with this run's metrics of ``split`` per category and per pattern under ``split``."""
+        """The relation patterns of the dataset (:func:`~kgtool.data.patterns.dataset_patterns`,
+        all splits) and, under the key ``split``, this run's metrics per category and pattern."""
         from kgtool.data.patterns import dataset_patterns
         from kgtool.evaluation.patterns import pattern_metrics
 
@@ -103,7 +103,8 @@ class Run:
 
     def _require_kge(self) -> None:
         if self.config.model.name in GNN_MODELS:
-            raise KGToolError(f"this verb works on KGE runs; this run's model is {self.config.model.name}, a GNN")
+            raise KGToolError(f"predictions, triple files and pattern metrics need a KGE run; this run's model is "
+                              f"{self.config.model.name}, a GNN")
 
 
 def build_task(config: Config, dataset=None):
