@@ -4,9 +4,8 @@ LibKGE and the papers since TransE break them down."""
 from __future__ import annotations
 
 from kgtool.data.kg import KGDataset
+from kgtool.data.patterns import CATEGORIES
 from kgtool.evaluation.ranking import group_metrics, link_prediction_ranks
-
-CATEGORIES = ("1-1", "1-N", "N-1", "N-N")
 
 
 def relation_groups(report: dict, relations: list[str], min_confidence: float = 0.5) -> dict[str, dict[str, list[int]]]:
