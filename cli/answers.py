@@ -58,6 +58,8 @@ def add_commands(commands) -> None:
     plot = commands.add_parser("plot", help="loss, validation metrics and per-relation MRR of runs, overlaid (PNG)")
     plot.add_argument("run_dirs", nargs="+", metavar="RUN")
     plot.add_argument("--output", help="PNG file (default: RUN/plot.png of the first run)")
+    plot.add_argument("--ranks", action="store_true",
+                      help="add test rank histograms (head, tail): loads each run and ranks its test split again")
     plot.set_defaults(command=run_plot)
 
 
@@ -133,7 +135,7 @@ def run_split(args: argparse.Namespace) -> int:
 def run_plot(args: argparse.Namespace) -> int:
     from kgtool.plotting import plot_runs
 
-    print(plot_runs(args.run_dirs, args.output))
+    print(plot_runs(args.run_dirs, args.output, args.ranks))
     return 0
 
 

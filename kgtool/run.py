@@ -80,6 +80,15 @@ class Run:
         (default ``<run>/export``); returns the files written."""
         return export_run(self, output, style)
 
+    def ranks(self, split: str = "test") -> tuple[torch.Tensor, torch.Tensor]:
+        """Filtered realistic ranks ``(n,)`` of ``split``'s triples: head side, tail side."""
+        from kgtool.evaluation.ranking import link_prediction_ranks
+
+        self._require_kge()
+        head, tail = link_prediction_ranks(self.model, self.dataset.splits[split], self.dataset.all_triples(),
+                                           self.config.evaluation.memory_budget_mb)
+        return head.realistic, tail.realistic
+
     def evaluate_triples(self, path: str | Path) -> dict:
         """Filtered ranking metrics of the triples in ``path`` against this run's vocabulary;
         ``metrics["skipped"]`` counts those with unknown entities or relations."""

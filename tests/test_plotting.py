@@ -45,3 +45,17 @@ def test_bad_logs_name_the_file_and_line(runs, tmp_path, capsys):
     (tmp_path / "log.jsonl").write_text('{"epoch": 1, "loss": 0.5}\n{"epoch": 2,\n')
     with pytest.raises(DataError, match=r"log.jsonl:2: not JSON"):
         plot_runs([tmp_path])
+
+
+def test_rank_histograms_come_from_the_ranks_the_metrics_were_taken_from(runs, tmp_path):
+    import json
+
+    import kgtool
+    import matplotlib.image
+
+    head, tail = kgtool.load(runs[0]).ranks("test")
+    saved = json.loads((runs[0] / "metrics.json").read_text())["test"]
+    assert head.reciprocal().mean().item() == pytest.approx(saved["head"]["mrr"])
+    assert tail.reciprocal().mean().item() == pytest.approx(saved["tail"]["mrr"])
+    output = plot_runs(runs, tmp_path / "ranks.png", ranks=True)
+    assert matplotlib.image.imread(output).shape[:2] == (400, 3000)  # two more panels: head and tail ranks
