@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from kgtool.data.answers import unique_pairs
 from kgtool.data.kg import KGDataset
 from kgtool.errors import ConfigError
 
@@ -58,7 +59,9 @@ def relation_categories(triples: torch.Tensor, num_relations: int) -> list[str]:
     """``1-1``, ``1-N``, ``N-1`` or ``N-N`` per relation of the distinct ``triples`` ``(n, 3)``:
     ``N`` on the tail side when the relation has at least 1.5 tails per head, on the head side
     when at least 1.5 heads per tail (Bordes et al., 2013)."""
-    tails_per_head, heads_per_tail = answers_per_query(torch.unique(triples, dim=0), num_relations)
+    queries, tails = unique_pairs(triples[:, 0] * num_relations + triples[:, 1], triples[:, 2])
+    distinct = torch.stack([queries // num_relations, queries % num_relations, tails], dim=1)
+    tails_per_head, heads_per_tail = answers_per_query(distinct, num_relations)
     return [f"{'N' if hpt >= CATEGORY_THRESHOLD else '1'}-{'N' if tph >= CATEGORY_THRESHOLD else '1'}"
             for tph, hpt in zip(tails_per_head.tolist(), heads_per_tail.tolist())]
 
