@@ -58,10 +58,11 @@ def gnn_node_representations(task) -> Tensor:
     """``(num_nodes, width)``: what enters the last GNN layer (node classification) or leaves it
     (link prediction), captured during ``task.evaluate("test")``, the exact full-graph pass."""
     from kgtool.gnn.models import GNNStack
+    from kgtool.gnn.task import NodeClassificationTask
 
     stack = next(m for m in task.model.modules() if isinstance(m, GNNStack))
     captured = []
-    if task.headline_metric == "accuracy":
+    if isinstance(task, NodeClassificationTask):
         hook = stack.convs[-1].register_forward_pre_hook(lambda module, args: captured.append(args[0]))
     else:
         hook = stack.register_forward_hook(lambda module, args, output: captured.append(output))
