@@ -17,7 +17,7 @@ from torch import Tensor
 
 from kgtool.data.kg import KGDataset
 from kgtool.data.readers import read_numbered_tsv
-from kgtool.errors import DataError
+from kgtool.errors import ConfigError, DataError
 
 ASKED = "?"
 POSITIONS = ("head", "relation", "tail")
@@ -108,6 +108,8 @@ class Predictor:
     def answer(self, queries: Sequence[Query], top: int = 10, filter_known: bool = False) -> list[list[Answer]]:
         """The ``top`` answers of each query, best first; ``filter_known`` drops known triples
         (so fewer than ``top`` remain when the candidates run out)."""
+        if top < 1:
+            raise ConfigError(f"top must be at least 1, got {top}")
         for query in queries:
             if query.asked is None:
                 raise DataError(f"{query.source + ': ' if query.source else ''}{query} asks nothing")

@@ -63,6 +63,7 @@ def test_query_and_triple_files(run_dir, tmp_path, capsys):
     (["--head", "usa", "--queries", "q.tsv"], "predict takes one of"),
     (["--queries", "QUERIES"], "QUERIES:2: unknown relation 'nope'"),
     (["--triples", "QUERIES"], "QUERIES:1: a triple to score has no '?'"),
+    (["--head", "usa", "--relation", "embassy", "--top", "0"], "top must be at least 1, got 0"),
 ])
 def test_predict_errors_are_one_line(run_dir, tmp_path, argv, message, capsys):
     queries = tmp_path / "q.tsv"
