@@ -11,6 +11,7 @@ import logging
 import sys
 
 from kgtool import distributed
+from kgtool.cli import answers
 from kgtool.config import GNN_MODELS, IMAGE_ENCODERS, KGE_MODELS, TEXT_ENCODERS, Config, read_yaml, resolve_config
 from kgtool.errors import KGToolError
 
@@ -58,16 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="recompute a run's metrics from its checkpoint")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--split", choices=("valid", "test"), default="test")
+    evaluate.add_argument("--triples", metavar="FILE", help="rank the triples of FILE instead of a split")
     evaluate.set_defaults(command=run_evaluate)
 
-    predict = commands.add_parser("predict", help="rank the answers of (head, relation, ?) or (?, relation, tail)")
-    predict.add_argument("run_dir")
-    predict.add_argument("--relation", required=True)
-    side = predict.add_mutually_exclusive_group(required=True)
-    side.add_argument("--head", help="known head: rank tails")
-    side.add_argument("--tail", help="known tail: rank heads")
-    predict.add_argument("--top", type=int, default=10)
-    predict.set_defaults(command=run_predict)
+    answers.add_commands(commands)
 
     datasets = commands.add_parser("datasets", help="list the named datasets and their sizes")
     datasets.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
@@ -106,24 +101,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     import kgtool
 
     run = kgtool.load(args.run_dir)
+    if args.triples:
+        metrics = run.evaluate_triples(args.triples)
+        print(format_metrics({"file": metrics}))
+        skipped = metrics["skipped"]
+        print(f"ranked {metrics['num_triples']} triples of {args.triples}; skipped {skipped['count']} with entities "
+              f"or relations the run does not know" + (f" (first: {skipped['first']})" if skipped["count"] else ""))
+        return 0
     print(format_metrics({args.split: run.evaluate(args.split)}))
-    return 0
-
-
-def run_predict(args: argparse.Namespace) -> int:
-    import kgtool
-
-    run = kgtool.load(args.run_dir)
-    if args.head is not None:
-        ranked, query = run.predict_tails(args.head, args.relation, args.top), f"({args.head}, {args.relation}, ?)"
-    else:
-        ranked, query = run.predict_heads(args.relation, args.tail, args.top), f"(?, {args.relation}, {args.tail})"
-    text = run.dataset.entity_text
-    print(query)
-    print(f"{'rank':>4}  {'score':>10}  entity")
-    for rank, (entity, score) in enumerate(ranked, start=1):
-        label = f"  {text[entity]}" if entity in text else ""
-        print(f"{rank:>4}  {score:>10.4f}  {entity}{label}")
     return 0
 
 

@@ -12,7 +12,8 @@ import torch
 from kgtool import distributed
 from kgtool.config import GNN_MODELS, Config, resolve_config
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
-from kgtool.evaluation.mode import evaluation_mode
+from kgtool.export import entity_embeddings, export_run, relation_embeddings
+from kgtool.prediction import Answer, Predictor, Query, read_queries
 from kgtool.run_folder import RunFolder
 from kgtool.training import Trainer, resolve_device
 
@@ -48,32 +49,71 @@ class Run:
         """Metrics of ``split`` ("valid" or "test"), recomputed from the model."""
         return self.task.evaluate(split)
 
-    def predict_tails(self, head: str, relation: str, top: int = 10) -> list[tuple[str, float]]:
-        """The ``top`` entities e ranked by the score of ``(head, relation, e)``."""
-        self._require_kge()
-        d = self.dataset
-        scores = self._no_grad(self.model.score_tails, d.entity_ids([head]), d.relation_ids([relation]))
-        return self._top(scores, top)
+    def predict_tails(self, head: str, relation: str, top: int = 10, filter_known: bool = False) -> list[Answer]:
+        """The ``top`` answers ``(head, relation, e)``, best first (see :meth:`predict`)."""
+        return self.predict([Query(head, relation, None)], top, filter_known)[0]
 
-    def predict_heads(self, relation: str, tail: str, top: int = 10) -> list[tuple[str, float]]:
-        """The ``top`` entities e ranked by the score of ``(e, relation, tail)``."""
+    def predict_heads(self, relation: str, tail: str, top: int = 10, filter_known: bool = False) -> list[Answer]:
+        """The ``top`` answers ``(e, relation, tail)``, best first (see :meth:`predict`)."""
+        return self.predict([Query(None, relation, tail)], top, filter_known)[0]
+
+    def predict(self, queries: list[Query], top: int = 10, filter_known: bool = False) -> list[list[Answer]]:
+        """The ``top`` answers of each query ``(h, r, ?)``, ``(?, r, t)`` or ``(h, ?, t)``, each
+        flagged ``known`` when in train/valid/test; ``filter_known`` drops those."""
+        return self.predictor().answer(queries, top, filter_known)
+
+    def score_triples(self, triples: list[Query | tuple[str, str, str]]) -> list[Answer]:
+        """Scores of labeled triples, each flagged ``known`` when in train/valid/test."""
+        return self.predictor().score(triples)
+
+    def entity_embeddings(self) -> tuple[torch.Tensor, list[str]]:
+        """The entity (GNN: node) representations ``(n, width)`` in id order, and their labels;
+        complex models give real parts, then imaginary parts (:mod:`kgtool.export`)."""
+        return entity_embeddings(self)
+
+    def relation_embeddings(self) -> tuple[torch.Tensor, list[str]] | None:
+        """The relation rows the score function takes and their labels; None for GNN runs."""
+        return relation_embeddings(self)
+
+    def export(self, output: str | Path | None = None, style: str = "tsv") -> list[Path]:
+        """Write embeddings and labels as ``tsv``, ``npy`` or ``projector`` files to ``output``
+        (default ``<run>/export``); returns the files written."""
+        return export_run(self, output, style)
+
+    def ranks(self, split: str = "test") -> tuple[torch.Tensor, torch.Tensor]:
+        """Filtered realistic ranks ``(n,)`` of ``split``'s triples: head side, tail side."""
+        from kgtool.evaluation.ranking import link_prediction_ranks
+
         self._require_kge()
-        d = self.dataset
-        scores = self._no_grad(self.model.score_heads, d.relation_ids([relation]), d.entity_ids([tail]))
-        return self._top(scores, top)
+        head, tail = link_prediction_ranks(self.model, self.dataset.splits[split], self.dataset.all_triples(),
+                                           self.config.evaluation.memory_budget_mb)
+        return head.realistic, tail.realistic
+
+    def evaluate_triples(self, path: str | Path) -> dict:
+        """Filtered ranking metrics of the triples in ``path`` against this run's vocabulary;
+        ``metrics["skipped"]`` counts those with unknown entities or relations."""
+        return self.predictor().evaluate(read_queries(path, asked=False), self.config.evaluation.memory_budget_mb)
+
+    def analyze(self, split: str = "test", min_support: int = 10, min_confidence: float = 0.5) -> dict:
+        """The relation patterns of the dataset (:func:`~kgtool.data.patterns.dataset_patterns`,
+        all splits) and, under the key ``split``, this run's metrics per category and pattern."""
+        from kgtool.data.patterns import dataset_patterns
+        from kgtool.evaluation.patterns import pattern_metrics
+
+        self._require_kge()
+        report = dataset_patterns(self.dataset, "all", min_support, min_confidence)
+        report[split] = pattern_metrics(self.model, self.dataset, report, split, min_confidence,
+                                        self.config.evaluation.memory_budget_mb)
+        return report
+
+    def predictor(self) -> Predictor:
+        self._require_kge()
+        return Predictor(self.model, self.dataset)
 
     def _require_kge(self) -> None:
         if self.config.model.name in GNN_MODELS:
-            raise KGToolError(f"predict ranks entities of KGE runs; this run's model is {self.config.model.name}, a GNN")
-
-    def _no_grad(self, score, *ids: torch.Tensor) -> torch.Tensor:
-        device = next(self.model.parameters()).device
-        with evaluation_mode(self.model):
-            return score(*(i.to(device) for i in ids))[0].cpu()
-
-    def _top(self, scores: torch.Tensor, top: int) -> list[tuple[str, float]]:
-        values, ids = scores.topk(min(top, len(scores)))
-        return [(self.dataset.entities[i], v) for i, v in zip(ids.tolist(), values.tolist())]
+            raise KGToolError(f"predictions, triple files and pattern metrics need a KGE run; this run's model is "
+                              f"{self.config.model.name}, a GNN")
 
 
 def build_task(config: Config, dataset=None):

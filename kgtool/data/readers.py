@@ -27,6 +27,11 @@ def read_tsv(path: Path, columns: int) -> list[tuple[str, ...]]:
 
     Fields stay strings (ids such as WN18RR's ``00260881`` are never parsed as numbers).
     """
+    return [row for _, row in read_numbered_tsv(path, columns)]
+
+
+def read_numbered_tsv(path: Path, columns: int) -> list[tuple[int, tuple[str, ...]]]:
+    """:func:`read_tsv` with each row's line number (from 1), for errors that name the line."""
     rows = []
     try:
         with open_text(path) as lines:
@@ -38,7 +43,7 @@ def read_tsv(path: Path, columns: int) -> list[tuple[str, ...]]:
                 if len(fields) != columns:
                     raise DataError(f"{path}:{number}: expected {columns} tab-separated fields, "
                                     f"found {len(fields)}: {line[:80]!r}")
-                rows.append(tuple(fields))
+                rows.append((number, tuple(fields)))
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise DataError(f"cannot read {path}: {error}") from None
     except UnicodeDecodeError as error:

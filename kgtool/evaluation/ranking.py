@@ -18,6 +18,7 @@ from torch import Tensor
 
 from kgtool import distributed
 from kgtool.data.answers import AnswerIndex
+from kgtool.data.patterns import CATEGORIES, relation_categories
 from kgtool.errors import KGToolError
 from kgtool.evaluation.mode import evaluation_mode
 
@@ -99,9 +100,11 @@ def side_metrics(head: Ranks, tail: Ranks, kind: str) -> dict:
 
 
 def link_prediction_metrics(head: Ranks, tail: Ranks, relations: Tensor,
-                            relation_labels: list[str] | None = None) -> dict:
+                            relation_labels: list[str] | None = None,
+                            relation_categories: list[str] | None = None) -> dict:
     """The metrics block of ``metrics.json``: realistic at the top level, optimistic and
-    pessimistic blocks beside it, and realistic per relation when labels are given."""
+    pessimistic blocks beside it, realistic per relation when labels are given, and per relation
+    category (``1-1``, ``1-N``, ``N-1``, ``N-N``; head and tail side) when categories are given."""
     metrics = side_metrics(head, tail, "realistic")
     metrics["optimistic"] = side_metrics(head, tail, "optimistic")
     metrics["pessimistic"] = side_metrics(head, tail, "pessimistic")
@@ -113,6 +116,9 @@ def link_prediction_metrics(head: Ranks, tail: Ranks, relations: Tensor,
             ranks = torch.cat([head.realistic[mask], tail.realistic[mask]])
             per_relation[relation_labels[relation]] = {**rank_metrics(ranks), "num_triples": int(mask.sum())}
         metrics["per_relation"] = per_relation
+    if relation_categories is not None:
+        groups = {c: [r for r, category in enumerate(relation_categories) if category == c] for c in CATEGORIES}
+        metrics["per_category"] = group_metrics(head, tail, relations, groups)
     return metrics
 
 
@@ -122,9 +128,19 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
     ``score_tails(h, r)`` and ``score_heads(r, t)``; ``known_triples`` ``(m, 3)`` is the filter.
     Under ``torchrun`` each rank ranks its share of ``triples`` and every rank gets all metrics.
 
-    Unless ``batch_size`` is given, a query batch holds about three ``(batch, num_entities)``
-    float tensors within the budget.
+    With ``relation_labels``, metrics per relation and per relation category follow, the
+    categories those of the relations in ``known_triples`` (all splits, as published counts are
+    taken). Unless ``batch_size`` is given, a query batch holds about three
+    ``(batch, num_entities)`` float tensors within the budget.
     """
+    head, tail = link_prediction_ranks(model, triples, known_triples, memory_budget_mb, batch_size)
+    categories = relation_categories(known_triples, len(relation_labels)) if relation_labels is not None else None
+    return link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels, categories)
+
+
+def link_prediction_ranks(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,
+                          batch_size: int | None = None) -> tuple[Ranks, Ranks]:
+    """The filtered head-side and tail-side ranks ``(n,)`` of :func:`evaluate_link_prediction`."""
     num_relations = int(known_triples[:, 1].max()) + 1 if len(known_triples) else 1
     num_relations = max(num_relations, int(triples[:, 1].max()) + 1)
     batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * model.num_entities))
@@ -135,4 +151,20 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
         head = filtered_ranks(lambda tails, rels: model.score_heads(rels, tails), t, r, h,
                               AnswerIndex.heads(known_triples, num_relations), batch_size)
     head, tail = (Ranks(distributed.gather(x.optimistic), distributed.gather(x.pessimistic)) for x in (head, tail))
-    return link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels)
+    return head, tail
+
+
+def group_metrics(head: Ranks, tail: Ranks, relations: Tensor, groups: dict[str, list[int]]) -> dict:
+    """Realistic metrics, both sides and each side, of the triples whose relation is in each group:
+    ``{group: {mrr, ..., head: {...}, tail: {...}, num_triples}}``; groups without triples are left out.
+
+    :param relations: ``(n,)`` the relation of each ranked triple
+    :param groups: ``{name: relation ids}``, e.g. relation categories (``"1-N"``) or patterns
+    """
+    metrics = {}
+    for name, members in groups.items():
+        mask = torch.isin(relations, torch.tensor(members, dtype=relations.dtype))
+        if mask.any():
+            metrics[name] = {**side_metrics(head.subset(mask), tail.subset(mask), "realistic"),
+                             "num_triples": int(mask.sum())}
+    return metrics

@@ -8,6 +8,7 @@ from torch import Tensor
 from kgtool.data.answers import AnswerIndex
 
 REDRAW_ROUNDS = 3  # redraws of false negatives before the rest are drawn from each query's non-answers
+from kgtool.data.patterns import answers_per_query
 
 
 def head_corruption_probability(triples: Tensor, num_relations: int, kind: str) -> Tensor:
@@ -19,15 +20,7 @@ def head_corruption_probability(triples: Tensor, num_relations: int, kind: str) 
     """
     if kind == "uniform":
         return torch.full((num_relations,), 0.5)
-    relations = triples[:, 1]
-    triples_per_relation = torch.bincount(relations, minlength=num_relations).float()
-
-    def distinct_per_relation(anchor: Tensor) -> Tensor:
-        pairs = torch.unique(anchor * num_relations + relations)
-        return torch.bincount(pairs % num_relations, minlength=num_relations).float().clamp(min=1)
-
-    tails_per_head = triples_per_relation / distinct_per_relation(triples[:, 0])
-    heads_per_tail = triples_per_relation / distinct_per_relation(triples[:, 2])
+    tails_per_head, heads_per_tail = answers_per_query(triples, num_relations)
     probability = tails_per_head / (tails_per_head + heads_per_tail)
     return torch.nan_to_num(probability, nan=0.5)
 
