@@ -8,7 +8,8 @@
 
 from kgtool.config import Config
 from kgtool.errors import CheckpointError, ConfigError, DataError, KGToolError, TrainingError
+from kgtool.hyperparameter_search import search
 from kgtool.run import Run, fit, load
 
-__all__ = ["Config", "Run", "fit", "load", "KGToolError", "DataError", "ConfigError", "CheckpointError", "TrainingError"]
+__all__ = ["Config", "Run", "fit", "load", "search", "KGToolError", "DataError", "ConfigError", "CheckpointError", "TrainingError"]
 __version__ = "0.1.0"
