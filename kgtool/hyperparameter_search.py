@@ -298,6 +298,7 @@ def write_trials_table(study, plan: Plan) -> None:
     trials = study.get_trials(deepcopy=False)
     metric = next((t.user_attrs["metric"] for t in trials if "metric" in t.user_attrs), "metric")
     keys = list(plan.space.searched)
+    unreported = "its process ended without a word (killed?); failed when its heartbeat stopped"
     with open(plan.output / "trials.tsv", "w", newline="") as table:
         writer = csv.writer(table, delimiter="\t", lineterminator="\n")
         writer.writerow(["trial", "state", f"valid_{metric}", "epochs", "seconds", *keys, "reason"])
@@ -306,7 +307,7 @@ def write_trials_table(study, plan: Plan) -> None:
             valid = t.user_attrs.get("valid", "")
             writer.writerow([t.number, t.state.name, valid, t.user_attrs.get("epochs", ""),
                              seconds and round(seconds, 1), *(t.params.get(k, "") for k in keys),
-                             t.user_attrs.get("reason", "")])
+                             t.user_attrs.get("reason", unreported if t.state.name == "FAIL" else "")])
 
 
 def conclude(study, plan: Plan) -> SearchResult:
