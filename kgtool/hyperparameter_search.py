@@ -100,17 +100,12 @@ def search(model: str, dataset: str, space: str | Path | SearchSpace | None = No
                           f"workers={workers}, timeout={timeout}")
     if isinstance(pruner, str) and pruner not in PRUNERS:
         raise ConfigError(f"unknown pruner {pruner!r} (known: {', '.join(PRUNERS)})")
-    source = str(space or default_space(model))
-    if not isinstance(space, SearchSpace):
+    if isinstance(space, SearchSpace):
+        source = "the search space"
+    else:
+        source = str(space or default_space(model))
         space = load_space(source)
-    given = assignments_as_dict(list(settings))
-    set_keys = {f"{section}.{key}" for section, keys in given.items() for key in keys}
-    clash = sorted(set_keys & space.searched.keys())
-    if clash:
-        raise ConfigError(f"{clash[0]} is searched by {source} and also set by a setting; drop one of the two")
-    space = dataclasses.replace(space, fixed={k: v for k, v in space.fixed.items() if k not in set_keys})  # settings win
-    base = merge({"model": {"name": model}, "data": {"dataset": dataset}}, given)
-    space.check(base, source)
+    space, base = apply_settings(space, model, dataset, settings, source)
     name = Path(dataset).name or "dataset"
     output = Path(output if output is not None else Path("runs") / f"search-{name}-{model}")
     output.mkdir(parents=True, exist_ok=True)
@@ -128,6 +123,20 @@ def search(model: str, dataset: str, space: str | Path | SearchSpace | None = No
         finally:
             write_trials_table(study, plan)
         return conclude(study, plan)
+
+
+def apply_settings(space: SearchSpace, model: str, dataset: str, settings: list[str], source: str):
+    """The space without the fixed values that the model, dataset and settings override, and the
+    config values under every trial's; each range end and choice checked against them."""
+    given = assignments_as_dict(list(settings))
+    set_keys = {f"{section}.{key}" for section, keys in given.items() for key in keys} | {"model.name", "data.dataset"}
+    clash = sorted(set_keys & space.searched.keys())
+    if clash:
+        raise ConfigError(f"{clash[0]} is searched by {source} and also set by a setting; drop one of the two")
+    space = dataclasses.replace(space, fixed={k: v for k, v in space.fixed.items() if k not in set_keys})
+    base = merge({"model": {"name": model}, "data": {"dataset": dataset}}, given)
+    space.check(base, source)
+    return space, base
 
 
 def default_space(model: str) -> Path:

@@ -27,26 +27,17 @@ from kgtool.errors import ConfigError
 
 
 @dataclass(frozen=True)
-class FloatRange:
+class Range:
+    """Numbers from ``low`` to ``high`` (both included), on a log scale if ``log``; integers if ``integer``."""
+
     low: float
     high: float
     log: bool = False
+    integer: bool = False
 
-    def suggest(self, trial, key: str) -> float:
-        return trial.suggest_float(key, self.low, self.high, log=self.log)
-
-    def representatives(self) -> tuple:
-        return self.low, self.high
-
-
-@dataclass(frozen=True)
-class IntRange:
-    low: int
-    high: int
-    log: bool = False
-
-    def suggest(self, trial, key: str) -> int:
-        return trial.suggest_int(key, self.low, self.high, log=self.log)
+    def suggest(self, trial, key: str) -> float | int:
+        suggest = trial.suggest_int if self.integer else trial.suggest_float
+        return suggest(key, self.low, self.high, log=self.log)
 
     def representatives(self) -> tuple:
         return self.low, self.high
@@ -54,6 +45,8 @@ class IntRange:
 
 @dataclass
 class Choice:
+    """One of ``choices`` (numbers, strings, booleans)."""
+
     choices: list
 
     def suggest(self, trial, key: str):
@@ -67,7 +60,7 @@ class Choice:
 class SearchSpace:
     """``searched``: key -> range or choice, sampled per trial; ``fixed``: key -> value for every trial."""
 
-    searched: dict[str, FloatRange | IntRange | Choice]
+    searched: dict[str, Range | Choice]
     fixed: dict[str, Any]
 
     def sample(self, trial) -> dict[str, Any]:
@@ -123,7 +116,7 @@ def nested(flat: dict[str, Any]) -> dict:
     return values
 
 
-def _parameter(spec: dict, kind: type, where: str) -> FloatRange | IntRange | Choice:
+def _parameter(spec: dict, kind: type, where: str) -> Range | Choice:
     if "choices" in spec:
         _expect_keys(spec, {"choices"}, where)
         choices = spec["choices"]
@@ -132,8 +125,7 @@ def _parameter(spec: dict, kind: type, where: str) -> FloatRange | IntRange | Ch
         if any(not isinstance(choice, (str, int, float, bool, type(None))) for choice in choices):
             raise ConfigError(f"{where}: choices must be plain values (numbers, strings, booleans), got {choices!r}")
         return Choice([_typed(choice, kind, where) for choice in choices])
-    ranges = {"float": FloatRange, "int": IntRange}
-    if spec.get("type") not in ranges:
+    if spec.get("type") not in ("float", "int"):
         raise ConfigError(f"{where}: expected {{type: float|int, low: .., high: .., log: ..}}, {{choices: [..]}} "
                           f"or a fixed value; got {spec!r}")
     _expect_keys(spec, {"type", "low", "high", "log"}, where)
@@ -153,7 +145,7 @@ def _parameter(spec: dict, kind: type, where: str) -> FloatRange | IntRange | Ch
         raise ConfigError(f"{where}: low must be below high, got low={low!r}, high={high!r}")
     if log and low <= 0:
         raise ConfigError(f"{where}: a log range needs low > 0, got low={low!r}")
-    return ranges[spec["type"]](low, high, log)
+    return Range(low, high, log, integer=number is int)
 
 
 def _expect_keys(spec: dict, allowed: set, where: str) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from kgtool.config import resolve_config
 from kgtool.errors import ConfigError
-from kgtool.search_space import Choice, FloatRange, IntRange, load_space, parse_space
+from kgtool.search_space import Choice, Range, load_space, parse_space
 
 BASE = {"model": {"name": "distmult"}, "data": {"dataset": "nations"}}
 
@@ -20,10 +20,10 @@ def test_yaml_numbers_in_every_float_form(tmp_path):
                     "model.init_scale: 5e-3\n"
                     "training.optimizer: {choices: [adam, sgd]}\n")
     space = load_space(path)
-    assert space.searched == {"training.lr": FloatRange(1e-4, 0.1, True), "model.dim": IntRange(16, 1000, False),
+    assert space.searched == {"training.lr": Range(1e-4, 0.1, log=True), "model.dim": Range(16, 1000, integer=True),
                               "training.loss_margin": Choice([0.5, 10.0, 2.0]), "training.optimizer": Choice(["adam", "sgd"])}
     assert space.fixed == {"training.epochs": 30, "model.init_scale": 0.005}
-    assert type(space.fixed["training.epochs"]) is int and type(space.searched["training.loss_margin"].choices[2]) is float
+    assert type(space.searched["model.dim"].low) is int and type(space.fixed["training.epochs"]) is int and type(space.searched["training.loss_margin"].choices[2]) is float
     space.check(BASE, str(path))
 
 
