@@ -4,6 +4,7 @@
     run = kgtool.fit({"model": {"name": "rotate"}, "data": {"dataset": "umls"}})
     run.metrics["test"]["mrr"]
     run = kgtool.load(run.path)
+    result = kgtool.search("distmult", "umls", trials=50)   # Optuna, the [search] extra
 """
 
 from kgtool.config import Config

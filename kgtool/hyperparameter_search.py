@@ -47,6 +47,7 @@ PRUNERS = ("median", "hyperband", "none")
 # Expected ways for a trial to fail; any other exception is a bug and stops the search.
 FAILURES = (KGToolError, RuntimeError, MemoryError)  # RuntimeError covers torch's out-of-memory errors
 HEARTBEAT_SECONDS = 30
+MACHINE_KEYS = ("data.data_dir", "training.device")  # settings that may differ between machines sharing a study
 
 
 class TrialFailed(Exception):
@@ -179,7 +180,9 @@ def create_study(plan: Plan, optuna):
     """The plan's study, created or reopened; a reopened one must have the same space and settings."""
     study = optuna.create_study(study_name=plan.study_name, storage=open_storage(plan.storage, optuna),
                                 direction="maximize", load_if_exists=True)
-    made_with = {"space": plan.space.to_dict(), "base": plan.base}
+    fixed = {f"{section}.{key}": value for section, keys in plan.base.items() for key, value in keys.items()}
+    fixed = {key: value for key, value in {**fixed, **plan.space.fixed}.items() if key not in MACHINE_KEYS}
+    made_with = {"searched ranges": plan.space.searched_as_dict(), "fixed values": fixed}
     if not study.user_attrs:
         if any((plan.output / "trials").glob("[0-9]*")):
             raise ConfigError(f"{plan.output / 'trials'} holds trials of another study; choose another output folder")
@@ -187,9 +190,8 @@ def create_study(plan: Plan, optuna):
             study.set_user_attr(key, value)
     for key, value in made_with.items():
         if json.loads(json.dumps(value)) != study.user_attrs.get(key):
-            raise ConfigError(f"the study '{plan.study_name}' in {plan.storage} was made with another search "
-                              f"{'space' if key == 'space' else 'model, dataset or settings'}; "
-                              f"choose another output folder (or study name)")
+            raise ConfigError(f"the study '{plan.study_name}' in {plan.storage} was made with other {key} "
+                              f"(model, dataset, space or settings); choose another output folder (or study name)")
     return study
 
 

@@ -84,10 +84,9 @@ class SearchSpace:
                     reason = str(error).removeprefix(f"{source}: ")
                     raise ConfigError(f"{source}: {key}: the value {value!r} is refused: {reason}") from None
 
-    def to_dict(self) -> dict:
-        """JSON-able form, kept with the study so that a resumed search can tell it is the same space."""
-        searched = {key: {"kind": type(p).__name__, **dataclasses.asdict(p)} for key, p in self.searched.items()}
-        return {"searched": searched, "fixed": dict(self.fixed)}
+    def searched_as_dict(self) -> dict:
+        """The searched keys' ranges and choices, JSON-able (kept with a study to recognise its space)."""
+        return {key: {"kind": type(p).__name__, **dataclasses.asdict(p)} for key, p in self.searched.items()}
 
 
 def load_space(path: str | Path) -> SearchSpace:

@@ -150,10 +150,16 @@ def test_bad_space_file_is_a_one_line_error(tmp_path, capsys, text, extra, messa
     assert err.startswith("kgtool: error: ") and message in err and "\n" not in err
 
 
-def test_a_folder_of_another_space_is_not_mixed_into(three_trials, capsys):
+def test_a_study_of_another_space_or_settings_is_not_mixed_into(three_trials, capsys):
+    """Runs after the resume test: the study holds 5 trials."""
     (three_trials / "other.yaml").write_text(TINY.replace("high: 16", "high: 32"))
     assert main(search_argv(three_trials / "other.yaml", three_trials / "out", 6)) == 2
-    assert "was made with another search space" in capsys.readouterr().err
+    assert "was made with other searched ranges" in capsys.readouterr().err
+    argv = search_argv(three_trials / "space.yaml", three_trials / "out", 5)
+    assert main(argv + ["--set", "training.epochs=3"]) == 2
+    assert "was made with other fixed values" in capsys.readouterr().err
+    assert main(argv + ["--set", "training.device=cpu"]) == 0  # a machine's own device or data folder may differ
+    assert len(read_table(three_trials / "out")) == 5
 
 
 def test_without_optuna_the_error_names_the_extra(tmp_path, monkeypatch, capsys):
