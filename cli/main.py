@@ -70,17 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top", type=int, default=10)
     predict.set_defaults(command=run_predict)
 
-    search = commands.add_parser("search", help="hyperparameter search on Optuna: trials as run folders, the best one tested")
+    search = commands.add_parser("search", help="hyperparameter search on Optuna: run-folder trials, the best one tested")
     search.add_argument("--model", choices=KGE_MODELS + GNN_MODELS, required=True)
     search.add_argument("--dataset", required=True, help="a name from `kgtool datasets` or a folder")
     search.add_argument("--space", help="YAML search space (default: configs/search/<model>.yaml)")
-    search.add_argument("--trials", type=int, default=20, help="trials of the study in all, earlier ones included (default 20)")
+    search.add_argument("--trials", type=int, default=20,
+                        help="trials of the study in all, earlier ones included (default 20)")
     search.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
-    search.add_argument("--output", help="search folder (default: runs/search-<dataset>-<model>); the same folder resumes")
-    search.add_argument("--storage", help="Optuna RDB URL of a study shared by machines (default: sqlite in --output)")
+    search.add_argument("--output",
+                        help="search folder (default: runs/search-<dataset>-<model>); the same folder resumes")
+    search.add_argument("--storage",
+                        help="Optuna RDB URL of a study shared by machines (default: sqlite in --output)")
     search.add_argument("--study", help="study name within --storage (default: <dataset>-<model>)")
     search.add_argument("--workers", type=int, default=1, help="trial processes on this machine (default 1)")
-    search.add_argument("--pruner", choices=PRUNERS, default="median", help="stops bad trials at a validation (default median)")
+    search.add_argument("--pruner", choices=PRUNERS, default="median",
+                        help="stops bad trials at a validation (default median)")
     search.add_argument("--seed", type=int, default=0, help="sampler seed; give each machine of a shared study its own")
     search.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
     search.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",

@@ -12,5 +12,6 @@ from kgtool.errors import CheckpointError, ConfigError, DataError, KGToolError, 
 from kgtool.hyperparameter_search import search
 from kgtool.run import Run, fit, load
 
-__all__ = ["Config", "Run", "fit", "load", "search", "KGToolError", "DataError", "ConfigError", "CheckpointError", "TrainingError"]
+__all__ = ["Config", "Run", "fit", "load", "search",
+           "KGToolError", "DataError", "ConfigError", "CheckpointError", "TrainingError"]
 __version__ = "0.1.0"

@@ -196,7 +196,8 @@ def create_study(plan: Plan, optuna):
 
 
 def load_worker_study(plan: Plan, worker: int, optuna):
-    study = optuna.load_study(study_name=plan.study_name, storage=open_storage(plan.storage, optuna), pruner=build_pruner(plan.pruner, optuna))
+    study = optuna.load_study(study_name=plan.study_name, storage=open_storage(plan.storage, optuna),
+                              pruner=build_pruner(plan.pruner, optuna))
     # A seed of its own for each worker and each resumption, so that none repeats another's samples.
     seed = int(np.random.SeedSequence([plan.seed, worker, len(study.trials)]).generate_state(1)[0])
     study.sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
@@ -237,7 +238,10 @@ def run_worker(plan: Plan, worker: int, threads: int) -> None:
     logging.basicConfig(level=plan.log_level, format=f"[worker {worker}] %(message)s")
     optuna = require_optuna()
     with quiet_optuna(optuna):
-        run_trials(plan, worker)
+        try:
+            run_trials(plan, worker)
+        except KeyboardInterrupt:  # Ctrl-C reached the whole process group; the parent reports it
+            raise SystemExit(130) from None
 
 
 def run_workers(plan: Plan, workers: int) -> None:
@@ -257,7 +261,8 @@ def run_workers(plan: Plan, workers: int) -> None:
         raise
     failed = [p for p in processes if p.exitcode != 0]
     if failed:
-        raise KGToolError(f"search worker {failed[0].name} exited with status {failed[0].exitcode} (its error is above)")
+        raise KGToolError(f"search worker {failed[0].name} exited with status {failed[0].exitcode} "
+                          f"(its error is above)")
 
 
 def run_trial(plan: Plan, optuna, trial) -> float:

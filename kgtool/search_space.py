@@ -150,7 +150,8 @@ def _parameter(spec: dict, kind: type, where: str) -> Range | Choice:
 def _expect_keys(spec: dict, allowed: set, where: str) -> None:
     unknown = spec.keys() - allowed
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(sorted(allowed))})")
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} "
+                          f"(known: {', '.join(sorted(allowed))})")
 
 
 def _field_type(key: str, source: str) -> type:
