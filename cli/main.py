@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top", type=int, default=10)
     predict.set_defaults(command=run_predict)
 
-    search = commands.add_parser("search", help="hyperparameter search on Optuna: run-folder trials, the best one tested")
+    search = commands.add_parser("search", help="hyperparameter search on Optuna: trials are run folders")
     search.add_argument("--model", choices=KGE_MODELS + GNN_MODELS, required=True)
     search.add_argument("--dataset", required=True, help="a name from `kgtool datasets` or a folder")
     search.add_argument("--space", help="YAML search space (default: configs/search/<model>.yaml)")
