@@ -3,8 +3,9 @@
 import optuna
 import pytest
 
-from kgtool.config import resolve_config
+from kgtool.config import GNN_MODELS, KGE_MODELS, resolve_config
 from kgtool.errors import ConfigError
+from kgtool.hyperparameter_search import default_space
 from kgtool.search_space import Choice, Range, load_space, parse_space
 
 BASE = {"model": {"name": "distmult"}, "data": {"dataset": "nations"}}
@@ -60,3 +61,10 @@ def test_bad_spaces_are_one_line_errors_naming_the_key(values, message):
     with pytest.raises(ConfigError) as error:
         parse_space(values, source="space.yaml").check(BASE, "space.yaml")
     assert message in str(error.value) and str(error.value).startswith("space.yaml: ") and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("model", KGE_MODELS + GNN_MODELS)
+def test_every_shipped_space_is_valid_for_its_model(model):
+    space = load_space(default_space(model))
+    assert len(space.searched) >= 5 and space.fixed["training.epochs"] >= 100
+    space.check({"model": {"name": model}, "data": {"dataset": "umls" if model in KGE_MODELS else "cora"}}, model)
