@@ -368,7 +368,8 @@ def save_plots(study, output: Path) -> None:
             warnings.simplefilter("ignore")  # the matplotlib charts are "experimental"
             try:
                 axes = chart(study)
-            except (ValueError, RuntimeError) as error:  # e.g. importances of values that never varied
+            except (ImportError, ValueError, RuntimeError) as error:
+                # importances of values that never varied; an Optuna whose importances need scikit-learn
                 log.info(f"no {name}: {error}")
                 continue
         axes.figure.savefig(output / name, dpi=120, bbox_inches="tight")
