@@ -10,10 +10,6 @@ It drives any *task* (KGE, GNN) that offers::
     extra_state() -> dict                     # saved with the checkpoint (vocabularies...)
     full_batch: bool                          # optional: True takes all examples as one batch
 
-An optional ``on_validation(epoch, value)`` callback hears the headline validation metric after
-each validation; raising :class:`StopTraining` there ends training as early stopping does (the
-best model is kept and checkpointed). Hyperparameter search prunes trials this way.
-
 All randomness after initialisation (shuffling, negatives, sampled subgraphs) comes from one
 ``torch.Generator`` whose state is checkpointed with the epoch's permutation and position, so a
 resumed run ends with exactly the parameters of an uninterrupted one. Ctrl-C (or SIGTERM) is
@@ -99,7 +95,12 @@ def deferred_interrupts():
 
 
 class Trainer:
-    """Trains ``task.model`` as ``config.training`` says, writing into ``folder``."""
+    """Trains ``task.model`` as ``config.training`` says, writing into ``folder``.
+
+    An optional ``on_validation(epoch, value)`` callback hears the headline validation metric after
+    each validation; raising :class:`StopTraining` there ends training as early stopping does (the
+    best model is kept and checkpointed). Hyperparameter search prunes trials this way.
+    """
 
     def __init__(self, task, config: Config, folder: RunFolder, device: torch.device | None = None,
                  on_validation=None):
