@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--workers", type=int, default=1, help="trial processes on this machine (default 1)")
     search.add_argument("--pruner", choices=PRUNERS, default="median",
                         help="stops bad trials at a validation (default median)")
-    search.add_argument("--seed", type=int, default=0, help="sampler seed; give each machine of a shared study its own")
+    search.add_argument("--seed", type=int, default=0,
+                        help="sampler seed; give each machine of a shared study its own")
     search.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
     search.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
                         help="config value of every trial, e.g. training.device=cuda (repeatable)")

@@ -1,6 +1,7 @@
 """kgtool search: trials as run folders, resume, failing and pruned trials, best.yaml, errors."""
 
 import csv
+import importlib.util
 import json
 import os
 import signal
@@ -8,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import optuna
 import pytest
 import yaml
 
@@ -17,6 +17,9 @@ from kgtool import hyperparameter_search
 from kgtool.cli.main import main
 from kgtool.run_folder import RunFolder
 from tests.conftest import REPO
+
+needs_optuna = pytest.mark.skipif(importlib.util.find_spec("optuna") is None,
+                                  reason="optuna (the [search] extra, also in [test]) is missing")
 
 TINY = """\
 model.dim: {type: int, low: 4, high: 16}
@@ -46,6 +49,7 @@ def three_trials(tmp_path_factory):
     return root
 
 
+@needs_optuna
 def test_three_trials_end_to_end(three_trials):
     out = three_trials / "out"
     rows = read_table(out)
@@ -69,6 +73,7 @@ def test_three_trials_end_to_end(three_trials):
         assert (out / plot).read_bytes()[:4] == b"\x89PNG"
 
 
+@needs_optuna
 def test_best_yaml_reproduces_the_best_trial_with_fit(three_trials, tmp_path, capsys):
     out = three_trials / "out"
     best = json.loads((out / "best.json").read_text())
@@ -78,6 +83,7 @@ def test_best_yaml_reproduces_the_best_trial_with_fit(three_trials, tmp_path, ca
     assert again["test"]["mrr"] == pytest.approx(best["test"]["mrr"], abs=1e-6)
 
 
+@needs_optuna
 def test_rerun_with_more_trials_keeps_the_three_and_adds_two(three_trials, capsys):
     """Runs after the two tests above, which read the 3-trial state."""
     out = three_trials / "out"
@@ -93,6 +99,7 @@ def test_rerun_with_more_trials_keeps_the_three_and_adds_two(three_trials, capsy
     assert len(read_table(out)) == 5
 
 
+@needs_optuna
 def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path):
     """lr 1e30 makes the loss NaN; sparse gradients with weight decay is a combination the config refuses.
     The first three trials are enqueued (one of each outcome), the other three sampled."""
@@ -101,6 +108,8 @@ def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path):
                      "training.weight_decay: {choices: [0.0, 0.01]}\ntraining.num_negatives: 4\n"
                      "training.epochs: 1\ntraining.eval_every: 1\n")
     (tmp_path / "out").mkdir()
+    import optuna
+
     study = optuna.create_study(study_name="nations-distmult", storage=f"sqlite:///{tmp_path / 'out' / 'study.db'}")
     for lr, sparse, decay in [(1e30, False, 0.0), (0.01, True, 0.01), (0.01, False, 0.01)]:
         study.enqueue_trial({"training.lr": lr, "training.sparse": sparse, "training.weight_decay": decay})
@@ -119,10 +128,13 @@ def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path):
     assert result.best["trial"] in {int(r["trial"]) for r in rows if r["state"] == "COMPLETE"}
 
 
+@needs_optuna
 def test_pruned_trials_leave_consistent_run_folders(tmp_path):
     """A pruner that stops every trial at its first validation: each folder is a finished run of one epoch."""
     space = tmp_path / "space.yaml"
     space.write_text(TINY.replace("training.epochs: 2", "training.epochs: 4"))
+    import optuna
+
     result = kgtool.search("distmult", "nations", space=space, trials=2, output=tmp_path / "out",
                            pruner=optuna.pruners.ThresholdPruner(lower=1.5))
     assert result.best is None and not (tmp_path / "out" / "best.json").exists()
@@ -138,6 +150,7 @@ def test_pruned_trials_leave_consistent_run_folders(tmp_path):
         assert kgtool.load(folder.path).evaluate("valid")["mrr"] == pytest.approx(saved["valid"]["mrr"], abs=1e-6)
 
 
+@needs_optuna
 @pytest.mark.parametrize("text, extra, message", [
     ("training.lrr: 1\n", [], "space.yaml: unknown key 'training.lrr'"),
     ("training.lr: {type: float, low: 0.1, high: 1e-3}\n", [], "space.yaml: training.lr: low must be below high"),
@@ -151,6 +164,7 @@ def test_bad_space_file_is_a_one_line_error(tmp_path, capsys, text, extra, messa
     assert err.startswith("kgtool: error: ") and message in err and "\n" not in err
 
 
+@needs_optuna
 def test_a_study_of_another_space_or_settings_is_not_mixed_into(three_trials, capsys):
     """Runs after the resume test: the study holds 5 trials."""
     (three_trials / "other.yaml").write_text(TINY.replace("high: 16", "high: 32"))
@@ -171,6 +185,7 @@ def test_without_optuna_the_error_names_the_extra(tmp_path, monkeypatch, capsys)
     assert "[search] extra" in err and "pip install optuna" in err and "\n" not in err
 
 
+@needs_optuna
 def test_no_trial_starts_after_the_timeout(tmp_path):
     (tmp_path / "space.yaml").write_text(TINY)
     result = kgtool.search("distmult", "nations", space=tmp_path / "space.yaml", trials=10, timeout=1e-9,
@@ -178,6 +193,7 @@ def test_no_trial_starts_after_the_timeout(tmp_path):
     assert result.best is None and result.study.trials == [] and read_table(tmp_path / "out") == []
 
 
+@needs_optuna
 @pytest.mark.slow
 def test_two_workers_share_the_study(tmp_path):
     (tmp_path / "space.yaml").write_text(TINY)
@@ -192,6 +208,7 @@ def test_two_workers_share_the_study(tmp_path):
     assert result.best["test"] is not None
 
 
+@needs_optuna
 @pytest.mark.slow
 def test_a_killed_trial_is_failed_once_its_heartbeat_stops(tmp_path, monkeypatch):
     (tmp_path / "space.yaml").write_text(TINY.replace("training.epochs: 2", "training.epochs: 100000"))

@@ -1,6 +1,5 @@
 """Search spaces: YAML parsing (numbers in every Python float form), checks against the config, sampling."""
 
-import optuna
 import pytest
 
 from kgtool.config import GNN_MODELS, KGE_MODELS, resolve_config
@@ -29,6 +28,7 @@ def test_yaml_numbers_in_every_float_form(tmp_path):
 
 
 def test_sampled_values_become_the_trial_config():
+    optuna = pytest.importorskip("optuna")
     space = parse_space({"training.lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
                          "model.dim": {"type": "int", "low": 4, "high": 16},
                          "training.optimizer": {"choices": ["adam", "adagrad"]}, "training.epochs": 2})
