@@ -14,6 +14,7 @@ from kgtool import distributed
 from kgtool.cli import answers
 from kgtool.config import GNN_MODELS, IMAGE_ENCODERS, KGE_MODELS, TEXT_ENCODERS, Config, read_yaml, resolve_config
 from kgtool.errors import KGToolError
+from kgtool.hyperparameter_search import PRUNERS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     answers.add_commands(commands)
 
+    search = commands.add_parser("search", help="hyperparameter search on Optuna: trials are run folders")
+    search.add_argument("--model", choices=KGE_MODELS + GNN_MODELS, required=True)
+    search.add_argument("--dataset", required=True, help="a name from `kgtool datasets` or a folder")
+    search.add_argument("--space", help="YAML search space (default: configs/search/<model>.yaml)")
+    search.add_argument("--trials", type=int, default=20,
+                        help="trials of the study in all, earlier ones included (default 20)")
+    search.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
+    search.add_argument("--output",
+                        help="search folder (default: runs/search-<dataset>-<model>); the same folder resumes")
+    search.add_argument("--storage",
+                        help="Optuna RDB URL of a study shared by machines (default: sqlite in --output)")
+    search.add_argument("--study", help="study name within --storage (default: <dataset>-<model>)")
+    search.add_argument("--workers", type=int, default=1, help="trial processes on this machine (default 1)")
+    search.add_argument("--pruner", choices=PRUNERS, default="median",
+                        help="stops bad trials at a validation (default median)")
+    search.add_argument("--seed", type=int, default=0,
+                        help="sampler seed; give each machine of a shared study its own")
+    search.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
+    search.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help="config value of every trial, e.g. training.device=cuda (repeatable)")
+    search.set_defaults(command=run_search)
+
     datasets = commands.add_parser("datasets", help="list the named datasets and their sizes")
     datasets.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
     datasets.set_defaults(command=run_datasets)
@@ -94,6 +117,25 @@ def run_fit(args: argparse.Namespace) -> int:
         return 0  # under torchrun rank 0 reports
     print(format_metrics({split: run.metrics[split] for split in ("valid", "test")}))
     print(f"run folder: {run.path}")
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    import kgtool
+
+    settings = args.assignments + ([f"data.data_dir={args.data_dir}"] if args.data_dir else [])
+    result = kgtool.search(args.model, args.dataset, space=args.space, trials=args.trials, timeout=args.timeout,
+                           output=args.output, storage=args.storage, workers=args.workers, pruner=args.pruner,
+                           settings=settings, study_name=args.study, seed=args.seed)
+    print(f"trials: {result.path / 'trials.tsv'}")
+    best = result.best
+    if best is None:
+        print("no trial has completed yet")
+        return 0
+    print(f"best trial {best['trial']}: " + ", ".join(f"{key}={value}" for key, value in best["params"].items()))
+    if best["test"] is not None:
+        print(format_metrics({"valid": best["valid"], "test": best["test"]}))
+    print(f"best config: {best['config']} (kgtool fit --config {best['config']})")
     return 0
 
 

@@ -143,7 +143,7 @@ def default_output(config: Config) -> Path:
 
 
 def fit(config: Config | dict | str | Path | None = None, output: str | Path | None = None,
-        resume: bool = False, dataset=None) -> Run:
+        resume: bool = False, dataset=None, test: bool = True, on_validation=None) -> Run:
     """Train a model, validate, keep the best, and test it; everything lands in ``output``.
 
     :param config: a :class:`Config`, a ``{section: {key: value}}`` dict, or a YAML path.
@@ -151,13 +151,17 @@ def fit(config: Config | dict | str | Path | None = None, output: str | Path | N
     :param resume: continue the run in ``output`` from its checkpoint (its saved config wins).
     :param dataset: a ready :class:`~kgtool.data.KGDataset` (e.g. from pykeen or networkx)
         instead of ``config.data.dataset``.
+    :param test: also rank the test split at the end (a search's trials select on validation only).
+    :param on_validation: ``callback(epoch, value)`` told the headline validation metric after each
+        validation; raising :class:`~kgtool.training.StopTraining` ends training there (see the Trainer).
     """
     config = as_config(config)
     with distributed.process_group(resolve_device(config.training.device)) as device:
-        return _fit(config, output, resume, dataset, device)
+        return _fit(config, output, resume, dataset, device, test, on_validation)
 
 
-def _fit(config: Config, output, resume: bool, dataset, device: torch.device) -> Run:
+def _fit(config: Config, output, resume: bool, dataset, device: torch.device, test: bool = True,
+         on_validation=None) -> Run:
     folder = RunFolder(distributed.from_main(output if output is not None else default_output(config)))
     if resume:
         if not folder.config_path.is_file():
@@ -179,13 +183,15 @@ def _fit(config: Config, output, resume: bool, dataset, device: torch.device) ->
         log.info(task.describe())
         folder.create()
         folder.save_config(config)
-    trainer = Trainer(task, config, folder, device)
+    trainer = Trainer(task, config, folder, device, on_validation)
     if resume:
         trainer.restore(folder.load_checkpoint(map_location=trainer.device))
     trainer.train()
     best = trainer.best
     valid = best.get("metrics") if best is not None else None  # the best validation ranked it already
-    metrics = {"valid": valid if valid is not None else task.evaluate("valid"), "test": task.evaluate("test")}
+    metrics = {"valid": valid if valid is not None else task.evaluate("valid")}
+    if test:
+        metrics["test"] = task.evaluate("test")
     if best is not None:
         metrics["best_epoch"] = best["epoch"]
     if main:

@@ -47,6 +47,10 @@ CHECKPOINT_FORMAT = 1
 TRAINER_STREAM, GLOBAL_STREAM = 0, 1  # keys that keep the two random streams of a seed apart
 
 
+class StopTraining(Exception):
+    """Raised by an ``on_validation`` callback to end training after this validation; the message says why."""
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -95,10 +99,17 @@ def deferred_interrupts():
 
 
 class Trainer:
-    """Trains ``task.model`` as ``config.training`` says, writing into ``folder``."""
+    """Trains ``task.model`` as ``config.training`` says, writing into ``folder``.
 
-    def __init__(self, task, config: Config, folder: RunFolder, device: torch.device | None = None):
+    An optional ``on_validation(epoch, value)`` callback hears the headline validation metric after
+    each validation; raising :class:`StopTraining` there ends training as early stopping does (the
+    best model is kept and checkpointed). Hyperparameter search prunes trials this way.
+    """
+
+    def __init__(self, task, config: Config, folder: RunFolder, device: torch.device | None = None,
+                 on_validation=None):
         self.task = task
+        self.on_validation = on_validation
         self.config = config
         self.training = config.training
         self.folder = folder
@@ -237,6 +248,7 @@ class Trainer:
             self.scheduler.step()
         if self.epoch % self.training.eval_every == 0 or self.epoch == self.training.epochs:
             record["valid"] = self._validate()
+            self._tell_validation(record)
         if distributed.is_main():
             self.folder.append_log(record)
             log.info(_describe_epoch(record, self.task.headline_metric))
@@ -258,6 +270,17 @@ class Trainer:
                          f"{self.best['metric']:.4f} (epoch {self.best['epoch']}) for {self.stale_validations} validations")
                 self.finished = True
         return {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+
+    def _tell_validation(self, record: dict) -> None:
+        """Give ``on_validation`` the headline metric; a StopTraining it raises ends training here."""
+        if self.on_validation is None:
+            return
+        try:
+            self.on_validation(self.epoch, record["valid"][self.task.headline_metric])
+        except StopTraining as reason:
+            log.info(f"training stopped after epoch {self.epoch}: {reason}")
+            record["stopped"] = str(reason)
+            self.finished = True
 
     def _finish(self) -> None:
         """Keep the best validated model, and write the final checkpoint."""

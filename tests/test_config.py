@@ -51,7 +51,7 @@ def test_yaml_is_safe_loaded(tmp_path):
 def test_every_shipped_config_loads():
     from tests.conftest import REPO
 
-    files = sorted((REPO / "configs").rglob("*.yaml"))
+    files = sorted(p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name != "search")  # spaces: test_search_space
     assert len(files) >= 16
     for path in files:
         config = Config.load(path)

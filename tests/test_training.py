@@ -220,3 +220,25 @@ def test_load_round_trip_and_corrupt_checkpoint(tmp_path):
     (tmp_path / "run" / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="cannot read checkpoint .*checkpoint.pt"):
         kgtool.load(tmp_path / "run")
+
+
+def test_on_validation_hears_each_validation_and_can_stop_training(tmp_path):
+    """The callback gets the logged valid MRR of each validation; StopTraining ends the run like early
+    stopping (best model kept, checkpoint finished); test=False skips the test split."""
+    from kgtool.training import StopTraining
+
+    heard = []
+
+    def on_validation(epoch, value):
+        heard.append((epoch, value))
+        if epoch == 2:
+            raise StopTraining("enough")
+
+    config = small_config(training={"epochs": 5, "eval_every": 1, "patience": 0})
+    run = kgtool.fit(config, output=tmp_path / "run", test=False, on_validation=on_validation)
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert heard == [(r["epoch"], r["valid"]["mrr"]) for r in log] and len(log) == 2
+    assert log[-1]["stopped"] == "enough" and "stopped" not in log[0]
+    assert "test" not in run.metrics and run.metrics["valid"]["mrr"] == pytest.approx(max(v for _, v in heard), abs=1e-6)
+    state = RunFolder(tmp_path / "run").load_checkpoint()
+    assert state["finished"] and state["epoch"] == 2
