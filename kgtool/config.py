@@ -57,7 +57,7 @@ class GNNConfig:
     heads: int = 8  # GAT attention heads of hidden layers (hidden width hidden_dim * heads)
     output_heads: int = 1  # GAT attention heads of the last layer, averaged
     norm: str = "none"  # none | batch | layer, after each hidden layer
-    residual: bool = False  # add each hidden layer's input to its output where widths agree
+    jk: str = "none"  # PyG's jumping knowledge over the layers' outputs: none | last | cat | max
     fanout: str = "10,10"  # neighbor sampler: neighbours per node at each hop, -1 for all
     walk_length: int = 2  # saint: random-walk steps from each root (roots: the batch's train nodes)
     saint_subgraphs: int = 50  # saint: subgraphs pre-sampled to estimate the normalisation
@@ -201,6 +201,7 @@ class Config:
         _choice("gnn.task", g.task, ("node", "link"))
         _choice("gnn.sampler", g.sampler, ("full", "neighbor", "saint"))
         _choice("gnn.norm", g.norm, ("none", "batch", "layer"))
+        _choice("gnn.jk", g.jk, ("none", "last", "cat", "max"))
         _choice("gnn.decoder", g.decoder, ("dot", "mlp"))
 
     def _validate_ranges(self) -> None:
@@ -299,8 +300,11 @@ def read_yaml(path: str | Path) -> dict:
         values = yaml.safe_load(path.read_text()) or {}
     except OSError as error:
         raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    except yaml.YAMLError as error:  # its text spans lines; the message names the place in one
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
     return values

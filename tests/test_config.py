@@ -44,8 +44,16 @@ def test_unknown_yaml_key_names_the_file(tmp_path):
 def test_yaml_is_safe_loaded(tmp_path):
     path = tmp_path / "evil.yaml"
     path.write_text("training: !!python/object/apply:os.system ['echo hi']\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="evil.yaml, line 1, column 11: not valid YAML: could not determine"):
         Config.load(path)
+
+
+def test_yaml_syntax_errors_are_one_line_naming_the_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("training:\n  lr: 0.1\n epochs: [3\n")
+    with pytest.raises(ConfigError) as error:
+        Config.load(path)
+    assert "\n" not in str(error.value) and f"{path}, line 3" in str(error.value)
 
 
 def test_every_shipped_config_loads():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 from torch_geometric.data import Data
+from torch_geometric.utils import index_to_mask
 
 from kgtool.data.registry import cache_dir, data_dir_or_env
 from kgtool.errors import DataError
@@ -89,12 +90,6 @@ def load_ogb_node(name: str, data_dir: Path | None) -> Data:  # pragma: no cover
     return data
 
 
-def index_to_mask(index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    mask = torch.zeros(num_nodes, dtype=torch.bool)
-    mask[index] = True
-    return mask
-
-
 def random_split_masks(num_nodes: int, fractions=(0.6, 0.2), seed: int = 0) -> dict[str, torch.Tensor]:
     """Train/valid/test masks ``(num_nodes,)`` of a seeded random 60/20/20 split."""
     order = torch.randperm(num_nodes, generator=torch.Generator().manual_seed(seed))
@@ -117,32 +112,37 @@ def build_data(x: torch.Tensor, edge_index: torch.Tensor, y: torch.Tensor, split
 def from_networkx_graph(graph, feature_attr: str = "x", label_attr: str = "y", split_attr: str = "split") -> Data:
     """A ``Data`` from a networkx graph whose nodes carry features, a label and optionally a split.
 
-    Undirected graphs get both directions of each edge. Node ids become ``0..n-1`` in
-    ``graph.nodes`` order.
+    PyG's ``from_networkx`` converts it (undirected graphs get both directions of each edge;
+    node ids become ``0..n-1`` in ``graph.nodes`` order); the attributes are checked first so
+    that an error names the node at fault, which PyG's does not.
     """
+    from torch_geometric.utils import from_networkx
+
     nodes = list(graph.nodes)
-    index = {node: i for i, node in enumerate(nodes)}
-    features, labels, splits = [], [], []
     for node in nodes:
         attrs = graph.nodes[node]
         for attr in (feature_attr, label_attr):
             if attrs.get(attr) is None:
                 raise DataError(f"networkx graph: node {node!r} has no '{attr}' attribute")
-        features.append(list(attrs[feature_attr]))
-        if features[-1] and len(features[-1]) != len(features[0]):
-            raise DataError(f"networkx graph: node {node!r} has {len(features[-1])} features, "
-                            f"node {nodes[0]!r} has {len(features[0])}")
-        labels.append(attrs[label_attr])
-        splits.append(attrs.get(split_attr))
+        if len(attrs[feature_attr]) != len(graph.nodes[nodes[0]][feature_attr]):
+            raise DataError(f"networkx graph: node {node!r} has {len(attrs[feature_attr])} features, "
+                            f"node {nodes[0]!r} has {len(graph.nodes[nodes[0]][feature_attr])}")
+    splits = [graph.nodes[node].get(split_attr) for node in nodes]
     if any(s is not None for s in splits):
         _check_splits(splits, [f"networkx graph: node {node!r}" for node in nodes])
-    pairs = [(index[u], index[v]) for u, v in graph.edges()]
-    if not graph.is_directed():
-        pairs += [(v, u) for u, v in pairs]
-    edge_index = torch.tensor(pairs, dtype=torch.long).t().reshape(2, -1)
-    y = _label_ids(labels)
-    return build_data(torch.tensor(features, dtype=torch.float), edge_index, y,
+    # PyG converts every attribute and needs all nodes to have the same ones: give it the features only
+    converted = from_networkx(only_attribute(graph, feature_attr), group_node_attrs=[feature_attr])
+    labels = [graph.nodes[node][label_attr] for node in nodes]
+    return build_data(converted.x.float(), converted.edge_index, _label_ids(labels),
                       splits if splits[0] is not None else None)
+
+
+def only_attribute(graph, name: str):
+    """A copy of ``graph`` whose nodes carry only the attribute ``name`` and whose edges none."""
+    copy = graph.__class__()
+    copy.add_nodes_from((node, {name: attrs[name]}) for node, attrs in graph.nodes(data=True))
+    copy.add_edges_from(graph.edges())
+    return copy
 
 
 def load_csv_graph(folder: Path) -> Data:

@@ -71,7 +71,7 @@ class GNNTask:
         g = self.config.gnn
         in_dim = self.dataset.num_features + (self.node_encoder.out_dim if self.node_encoder is not None else 0)
         return GNNStack(self.config.model.name, in_dim, g.hidden_dim, out_dim, g.num_layers,
-                        g.dropout, g.heads, g.output_heads, g.norm, g.residual, normalize)
+                        g.dropout, g.heads, g.output_heads, g.norm, g.jk, normalize)
 
     def _device(self) -> torch.device:
         return next(self.model.parameters()).device

@@ -91,33 +91,32 @@ def test_per_relation_metrics():
             assert result["per_relation"][label]["num_triples"] == int(mask.sum())
 
 
-class PykeenAdapter:
-    """What pykeen's evaluation loop needs of a model: ``predict`` of all heads or tails."""
+class PykeenAdapter(torch.nn.Module):
+    """What pykeen's public ``Evaluator.evaluate`` needs of a model: its sizes, device and
+    ``predict`` of all heads or tails."""
 
     def __init__(self, model):
-        self.model = model
+        super().__init__()
+        self.model, self.num_entities, self.num_relations = model, model.num_entities, 4
+        self.device = torch.device("cpu")
 
-    def predict(self, hrt_batch, target, slice_size=None, mode=None):
+    def predict(self, hrt_batch, target, **kwargs):
         h, r, t = hrt_batch.unbind(1)
         return self.model.score_tails(h, r) if target == "tail" else self.model.score_heads(r, t)
 
 
 @pytest.mark.parametrize("model_kind", ["table", "rotate"])
 def test_matches_pykeen_rank_based_evaluator(model_kind):
+    """Against pykeen's public RankBasedEvaluator.evaluate (filtered by train and valid too)."""
     from pykeen.evaluation import RankBasedEvaluator
-    from pykeen.evaluation.evaluator import _evaluate_batch
 
     dataset = random_dataset(num_entities=40, num_relations=4, num_triples=600, seed=3)
     torch.manual_seed(0)
     model = TableModel(40, 4, seed=3) if model_kind == "table" else KGEModel(ModelConfig(name="rotate", dim=8), 40, 4)
     ours = evaluate_link_prediction(model, dataset.test, dataset.all_triples())
-    evaluator = RankBasedEvaluator(filtered=True)
-    with torch.no_grad():
-        for target in ("head", "tail"):
-            _evaluate_batch(batch=dataset.test, model=PykeenAdapter(model), target=target, evaluator=evaluator,
-                            slice_size=None, all_pos_triples=dataset.all_triples(), relation_filter=None,
-                            restrict_entities_to=None, mode=None)
-    theirs = evaluator.finalize()
+    theirs = RankBasedEvaluator(filtered=True).evaluate(
+        PykeenAdapter(model), dataset.test, batch_size=16, use_tqdm=False,
+        additional_filter_triples=[dataset.train, dataset.splits["valid"]])
     for kind in ("realistic", "optimistic", "pessimistic"):
         block = ours if kind == "realistic" else ours[kind]
         for side, part in (("both", block), ("head", block["head"]), ("tail", block["tail"])):

@@ -22,7 +22,7 @@ def batches(data):
 
 
 @pytest.mark.parametrize("kind", ["gcn", "gat", "sage"])
-@pytest.mark.parametrize("options", [{}, {"norm": "batch", "residual": True, "num_layers": 3}, {"norm": "layer"}])
+@pytest.mark.parametrize("options", [{}, {"norm": "batch", "jk": "cat", "num_layers": 3}, {"norm": "layer"}])
 def test_every_layer_accepts_every_batch(kind, options):
     data = graph()
     model = GNNStack(kind, 6, 8, 3, heads=2, **options)
@@ -40,18 +40,34 @@ def test_neighbor_batch_gives_the_full_graph_output_on_seeds_when_nothing_is_dro
     assert torch.allclose(model(batch.x, batch.edge_index)[:10], model(data.x, data.edge_index)[:10], atol=1e-5)
 
 
-def test_reset_parameters_and_residual_need_matching_widths():
-    model = GNNStack("gcn", 6, 8, 3, num_layers=3, residual=True)
+@pytest.mark.parametrize("kind", ["gcn", "gat", "sage"])
+@pytest.mark.parametrize("training", [False, True])
+def test_stack_is_the_papers_layers_written_out(kind, training):
+    """Against the layers applied by hand: dropout on the input, then each hidden layer's conv,
+    layer norm, ReLU (ELU for GAT) and dropout; in training the same seed draws the same masks."""
+    data = graph()
+    model = GNNStack(kind, 6, 4, 3, num_layers=3, heads=2, norm="layer", dropout=0.3).train(training)
+    activation = torch.nn.functional.elu if kind == "gat" else torch.nn.functional.relu
+    layer_norm = lambda x: torch.nn.functional.layer_norm(x, x.shape[1:])  # fresh norms: weight 1, bias 0
+    drop = lambda x: torch.nn.functional.dropout(x, 0.3, training)
+    torch.manual_seed(5)
+    output = model(data.x, data.edge_index)
+    torch.manual_seed(5)
+    x = drop(data.x)
+    for conv in model.convs[:-1]:
+        x = drop(activation(layer_norm(conv(x, data.edge_index))))
+    torch.testing.assert_close(output, model.convs[-1](x, data.edge_index))
+    if kind == "gat":  # 2 hidden heads of 4 concatenated, 1 output head
+        assert model.convs[1].in_channels == 8 and model.convs[-1].heads == 1
+
+
+def test_reset_parameters_and_unknown_kinds():
+    model = GNNStack("gcn", 6, 8, 3, num_layers=3)
     before = model.convs[0].lin.weight.clone()
     model.reset_parameters()
     assert not torch.equal(before, model.convs[0].lin.weight)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown GNN kind 'gin'"):
         GNNStack("gin", 6, 8, 3)
-
-
-def test_gat_hidden_width_is_heads_times_hidden():
-    model = GNNStack("gat", 6, 8, 3, heads=4)
-    assert model.convs[1].in_channels == 32 and model.convs[1].heads == 1
 
 
 def test_decoders_broadcast_pairs_and_all_vs_all():
@@ -61,5 +77,17 @@ def test_decoders_broadcast_pairs_and_all_vs_all():
     mlp = MLPDecoder(4, 8)
     assert mlp(z[:2, None], z[None]).shape == (2, 5)
     assert torch.allclose(mlp(z[:2, None], z[None])[1, 3], mlp(z[1], z[3]))
-    distmult = RelationDecoder(lambda h, r, t: (h * r * t).sum(-1), (4,))
-    assert torch.allclose(distmult(z[0], z[1]), (z[0] * distmult.relation * z[1]).sum())
+
+
+
+def test_relation_decoder_scores_as_pykeens_interactions():
+    """A KGE score function with one learned relation, against pykeen's own interaction modules."""
+    from pykeen.nn.modules import DistMultInteraction, TransEInteraction
+
+    from kgtool.kge.interactions import distmult_interaction, transe_interaction
+
+    h, t = torch.randn(5, 1, 4), torch.randn(1, 7, 4)
+    distmult = RelationDecoder(distmult_interaction, (4,))
+    torch.testing.assert_close(distmult(h, t), DistMultInteraction()(h, distmult.relation.detach(), t))
+    transe = RelationDecoder(lambda h, r, t: transe_interaction(h, r, t, 2, 0.0), (4,))
+    torch.testing.assert_close(transe(h, t), TransEInteraction(p=2)(h, transe.relation.detach(), t))
