@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
+
+# Tests are many small operations: on one thread they run faster and every run is bitwise
+# reproducible (some encoder backward kernels add in a varying order on several threads). On a
+# loaded 2-core machine OpenMP's spinning threads made the GraphSAINT estimator test take 400 s
+# instead of 16. Subprocesses (the CLI, torchrun) inherit the setting through the environment.
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
 
 from kgtool.config import Config
 from kgtool.data.kg import KGDataset

@@ -48,7 +48,7 @@ KGE_1VSALL = ["--model", "distmult", "--dataset", "umls", "--epochs", "3", "--ba
 def test_two_processes_match_one_process(tmp_path, shared_data, args):
     """Same global batch (301: unequal shares), deterministic losses: the 2-process parameters
     equal the 1-process ones up to float summation order, which Adam's division by the root of
-    tiny second moments amplifies to about 1e-4 after 3 epochs (tolerance 5e-4; dropping the
+    tiny second moments amplifies to 1e-4 to 5e-4 after 3 epochs (tolerance 1e-3; dropping the
     share weighting gives differences of 0.8). Metrics agree within 1e-3."""
     args = args + ["--data-dir", str(shared_data), "--no-progress"]
     assert main(["fit", *args, "--output", str(tmp_path / "one")]) == 0
@@ -56,7 +56,7 @@ def test_two_processes_match_one_process(tmp_path, shared_data, args):
     assert two.returncode == 0, two.stderr[-3000:]
     one_parameters, two_parameters = parameters(tmp_path / "one"), parameters(tmp_path / "two")
     for key, value in one_parameters.items():
-        torch.testing.assert_close(two_parameters[key], value, atol=5e-4, rtol=0)
+        torch.testing.assert_close(two_parameters[key], value, atol=1e-3, rtol=0)
     one_metrics, two_metrics = (json.loads((tmp_path / run / "metrics.json").read_text()) for run in ("one", "two"))
     headline = "mrr" if "distmult" in args else "accuracy"
     assert two_metrics["test"][headline] == pytest.approx(one_metrics["test"][headline], abs=1e-3)

@@ -94,18 +94,9 @@ def test_gcn_with_dropout_resumes_to_identical_parameters(tmp_path, shared_data)
     assert_resume_is_exact(config, tmp_path, NodeClassificationTask, 5, "interrupted at epoch 2")
 
 
-@pytest.fixture
-def one_thread():
-    """Some CPU kernels of the encoders' backward pass (not the KGE or GNN ones) add in an order
-    that varies from run to run with several threads (differences of 1e-7); one thread makes
-    every run, resumed or not, bitwise reproducible."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def test_text_encoder_run_resumes_to_identical_parameters(tmp_path, one_thread):
+def test_text_encoder_run_resumes_to_identical_parameters(tmp_path):
+    """Bitwise on one thread (tests/conftest.py): with several, some encoder backward kernels add
+    in an order that varies from run to run (differences of 1e-7)."""
     from kgtool.kge.task import KGETask
 
     from kgtool.data.registry import load_kg
