@@ -45,6 +45,8 @@ class CorruptionSampler:
         self.head_probability = head_probability
         self.shared = shared
         self.known_tails = self.known_heads = None
+        if known is not None and shared:
+            raise ValueError("filtering redraws each positive's own negatives; shared negatives have none")
         if known is not None:
             num_relations = len(head_probability)
             self.known_tails = AnswerIndex.tails(known, num_relations)
@@ -60,28 +62,32 @@ class CorruptionSampler:
             entities = self._redraw_known(positives, corrupt_head, entities, generator)
         return corrupt_head, entities
 
-    def is_known(self, positives: Tensor, corrupt_head: Tensor, entities: Tensor) -> Tensor:
-        """Whether each corrupted triple is a known one: ``(b, 3)``, ``(b,)``, ``(b, k)`` -> ``(b, k)``."""
-        h, r, t = positives.unbind(dim=1)
-        known = self.known_tails.contains(h, r, entities)
-        heads = corrupt_head.nonzero().flatten()
-        known[heads] = self.known_heads.contains(t[heads], r[heads], entities[heads])
+    def _is_known(self, positives: Tensor, corrupt_head: Tensor, rows: Tensor, entities: Tensor) -> Tensor:
+        """Whether the positive of each row ``rows`` ``(m,)`` with ``entities`` ``(m, c)`` in its
+        corrupted place is a known triple: ``(m, c)`` bool. Each side asks its own index."""
+        h, r, t = positives[rows].unbind(dim=1)
+        head = corrupt_head[rows]
+        known = torch.empty(entities.shape, dtype=torch.bool)
+        known[~head] = self.known_tails.contains(h[~head], r[~head], entities[~head])
+        known[head] = self.known_heads.contains(t[head], r[head], entities[head])
         return known
 
     def _redraw_known(self, positives: Tensor, corrupt_head: Tensor, entities: Tensor,
                       generator: torch.Generator) -> Tensor:
         """``entities`` with each false negative replaced by a uniform draw among the entities
-        that are not answers of its query. A few uniform redraws clear most of them; the rest
-        (queries with nearly every entity as an answer, e.g. 115 of UMLS's 135 for one) are drawn
-        from a dense mask of their rows' non-answers. Only a query with no non-answer keeps some."""
+        that are not answers of its query. A few uniform redraws, each checking only the redrawn
+        places, clear most of them; the rest (queries with nearly every entity as an answer,
+        e.g. 115 of UMLS's 135 for one) are drawn from a dense mask of their rows' non-answers.
+        Only a query with no non-answer keeps some."""
+        known = self._is_known(positives, corrupt_head, torch.arange(len(entities)), entities)
+        places = known.nonzero()  # (m, 2): row, column
         for _ in range(REDRAW_ROUNDS):
-            known = self.is_known(positives, corrupt_head, entities)
-            if not known.any():
+            if not len(places):
                 return entities
-            entities = entities.masked_scatter(
-                known, torch.randint(self.num_entities, (int(known.sum()),), generator=generator))
-        known = self.is_known(positives, corrupt_head, entities)
-        rows = known.any(dim=1).nonzero().flatten()
+            rows, columns = places.unbind(dim=1)
+            entities[rows, columns] = torch.randint(self.num_entities, (len(places),), generator=generator)
+            places = places[self._is_known(positives, corrupt_head, rows, entities[rows, columns, None])[:, 0]]
+        rows, inverse = torch.unique(places[:, 0], return_inverse=True)
         if len(rows):
             h, r, t = positives[rows].unbind(dim=1)
             answers = torch.where(corrupt_head[rows, None], self.known_heads.dense(t, r, self.num_entities),
@@ -89,5 +95,5 @@ class CorruptionSampler:
             allowed = 1 - answers
             allowed[allowed.sum(dim=1) == 0] = 1  # every entity an answer: nothing better to draw
             draws = torch.multinomial(allowed, entities.shape[1], replacement=True, generator=generator)
-            entities[rows] = torch.where(known[rows], draws, entities[rows])
+            entities[places[:, 0], places[:, 1]] = draws[inverse, places[:, 1]]
         return entities
