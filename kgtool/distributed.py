@@ -115,13 +115,17 @@ def batch_generator(generator: torch.Generator, seed: int, epoch: int, batch: in
     """
     if not is_distributed():
         return generator
-    return torch.Generator().manual_seed(stream_seed(seed, epoch, batch, rank()))
+    return torch.Generator().manual_seed(stream_seed(RANK_STREAM, seed, epoch, batch, rank()))
 
 
-def stream_seed(*keys: int) -> int:
-    """A 64-bit seed of its own for each tuple of ``keys`` (numpy's ``SeedSequence``), so that
-    streams seeded from related keys, e.g. ``(seed, 0)`` and ``(seed, 1)``, are independent."""
-    return int(np.random.SeedSequence(list(keys)).generate_state(1, dtype=np.uint64)[0])
+# what a derived random stream is for: the first key of stream_seed, so no two purposes share one
+RANK_STREAM, TRAINER_STREAM, GLOBAL_STREAM = 0, 1, 2
+
+
+def stream_seed(stream: int, *keys: int) -> int:
+    """A 64-bit seed of its own for each purpose ``stream`` and tuple of ``keys`` (numpy's
+    ``SeedSequence``), so that streams seeded from related keys are independent."""
+    return int(np.random.SeedSequence([stream, *keys]).generate_state(1, dtype=np.uint64)[0])
 
 
 class TaskLoss(nn.Module):

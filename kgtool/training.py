@@ -15,7 +15,7 @@ ends with exactly the parameters of an uninterrupted one: shuffling, negatives a
 subgraphs come from one ``torch.Generator`` whose state is checkpointed with the epoch's
 permutation and position; what draws from torch's global generator (dropout in GNNs and
 encoders, PyG's compiled samplers) finds it reseeded before every batch from
-``(seed, epoch, batch, rank)``, a stream separate from the trainer's generator. Ctrl-C (or SIGTERM) is
+``(seed, epoch, batch)``, a stream separate from the trainer's generator. Ctrl-C (or SIGTERM) is
 honoured at the next batch boundary: the state is saved and ``KeyboardInterrupt`` raised.
 
 Under ``torchrun`` (see :mod:`kgtool.distributed`) every rank walks the same permutation, takes
@@ -44,7 +44,6 @@ from kgtool.run_folder import RunFolder
 
 log = logging.getLogger("kgtool")
 CHECKPOINT_FORMAT = 1
-TRAINER_STREAM, GLOBAL_STREAM = 0, 1  # keys that keep the two random streams of a seed apart
 
 
 class StopTraining(Exception):
@@ -118,7 +117,8 @@ class Trainer:
         self.step_loss = distributed.data_parallel(task, self.device, self.training.sparse)
         self.optimizer = build_optimizer(task.model, config)
         self.scheduler = build_scheduler(self.optimizer, config)
-        self.generator = torch.Generator().manual_seed(distributed.stream_seed(self.training.seed, TRAINER_STREAM))
+        seed = distributed.stream_seed(distributed.TRAINER_STREAM, self.training.seed)
+        self.generator = torch.Generator().manual_seed(seed)
         self.epoch = 0  # completed epochs
         self.batch = 0  # completed batches of the current epoch
         self.permutation = None  # example order of the current epoch
@@ -199,8 +199,9 @@ class Trainer:
         with bar:
             while self.batch < num_batches:
                 ids = self.permutation[self.batch * size:(self.batch + 1) * size]
-                torch.manual_seed(distributed.stream_seed(self.training.seed, self.epoch, self.batch,
-                                                          distributed.rank(), GLOBAL_STREAM))
+                # the same on every rank: a full-graph GNN then draws one process's dropout masks
+                torch.manual_seed(distributed.stream_seed(distributed.GLOBAL_STREAM, self.training.seed, self.epoch,
+                                                          self.batch))
                 loss, value, stop = self._batch_loss(ids, stop_requested)
                 if not math.isfinite(value):
                     raise TrainingError(
