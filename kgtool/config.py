@@ -107,6 +107,7 @@ class TrainingConfig:
     seed: int = 0  # seeds initialisation, shuffling and negative sampling
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: bool = True  # show a progress bar
+    tensorboard: bool = False  # also write loss and validation metrics to <run>/tensorboard (extra: tensorboard)
 
 
 @dataclass

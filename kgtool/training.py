@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from kgtool import distributed
 from kgtool.config import DEFAULT_BATCH_SIZE, Config
+from kgtool.encoders.optional import import_optional
 from kgtool.errors import CheckpointError, TrainingError
 from kgtool.run_folder import RunFolder
 
@@ -129,6 +130,9 @@ class Trainer:
         self.stale_validations = 0
         self.finished = False
         self.seconds = 0.0  # wall time of the last epoch's training batches
+        self.scalars = None  # TensorBoard writer, opened at the first epoch's end
+        if self.training.tensorboard:  # fail before training, not after the first epoch
+            import_optional("torch.utils.tensorboard", "training.tensorboard", "kgtool[tensorboard]")
 
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:
@@ -252,9 +256,25 @@ class Trainer:
             self._tell_validation(record)
         if distributed.is_main():
             self.folder.append_log(record)
+            self._write_scalars(record)
             log.info(_describe_epoch(record, self.task.headline_metric))
         if self.epoch % self.training.checkpoint_every == 0:
             self.save()
+
+    def _write_scalars(self, record: dict) -> None:
+        """The epoch's loss, learning rate and validation metrics as TensorBoard scalars. The
+        writer opens at the first epoch this process logs and drops any events from that epoch
+        on, which a killed run had logged before its checkpoint (as the log is cut back)."""
+        if not self.training.tensorboard:
+            return
+        if self.scalars is None:
+            tensorboard = import_optional("torch.utils.tensorboard", "training.tensorboard", "kgtool[tensorboard]")
+            self.scalars = tensorboard.SummaryWriter(str(self.folder.path / "tensorboard"), purge_step=record["epoch"])
+        for name in ("loss", "lr", "examples_per_second"):
+            self.scalars.add_scalar(f"train/{name}", record[name], record["epoch"])
+        for name, value in record.get("valid", {}).items():
+            self.scalars.add_scalar(f"valid/{name}", value, record["epoch"])
+        self.scalars.flush()
 
     def _validate(self) -> dict:
         """The validation metrics' headline numbers, for the log; keeps the best model's all."""
@@ -290,6 +310,8 @@ class Trainer:
             self.best["model"] = None  # the model holds it now; the final checkpoint needs no second copy
         self.finished = True
         self.save()
+        if self.scalars is not None:
+            self.scalars.close()
 
     def _last_checkpoint_note(self) -> str:
         if self.folder.has_checkpoint():

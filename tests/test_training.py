@@ -233,3 +233,30 @@ def test_on_validation_hears_each_validation_and_can_stop_training(tmp_path):
     assert "test" not in run.metrics and run.metrics["valid"]["mrr"] == pytest.approx(max(v for _, v in heard), abs=1e-6)
     state = RunFolder(tmp_path / "run").load_checkpoint()
     assert state["finished"] and state["epoch"] == 2
+
+
+def test_tensorboard_scalars_follow_the_log_also_after_a_resume(tmp_path):
+    """Loss and validation MRR per epoch as TensorBoard scalars, equal to log.jsonl's; a resume
+    drops the events of epochs it runs again, so each epoch has one value."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from kgtool.kge.task import KGETask
+
+    config = small_config(training={"epochs": 3, "checkpoint_every": 1, "tensorboard": True})
+    with interrupted_at_call(KGETask, 30), pytest.raises(KeyboardInterrupt):
+        kgtool.fit(config, output=tmp_path / "run")
+    kgtool.fit(None, output=tmp_path / "run", resume=True)
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    for tag, values in (("train/loss", [r["loss"] for r in log]), ("valid/mrr", [r["valid"]["mrr"] for r in log])):
+        scalars = events.Scalars(tag)
+        assert [s.step for s in scalars] == [1, 2, 3]
+        assert [s.value for s in scalars] == pytest.approx(values)
+
+
+def test_tensorboard_without_its_extra_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # imports of it now fail
+    with pytest.raises(ConfigError, match=r"training.tensorboard needs .*kgtool\[tensorboard\]"):
+        kgtool.fit(small_config(training={"epochs": 1, "tensorboard": True}), output=tmp_path / "run")
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
