@@ -180,19 +180,22 @@ class Config:
         """Check choices, ranges and combinations of the whole config, so that errors surface
         before any work is done; messages start with ``source``."""
         try:
-            self._validate_choices()
-            self._validate_ranges()
+            self.validate_values()
             self._validate_combinations()
             self._validate_encoders()
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 
+    def validate_values(self) -> None:
+        """Each option on its own: choices and ranges, not the combinations of options."""
+        self._validate_choices()
+        self._validate_ranges()
+
     def _validate_choices(self) -> None:
         m, t, g = self.model, self.training, self.gnn
         _choice("model.name", m.name, KGE_MODELS + GNN_MODELS)
         _choice("training.scoring", t.scoring, ("negatives", "1vsall", "kvsall"))
-        losses = {"negatives": ("nssa", "margin", "softplus", "bce"), "1vsall": ("ce", "bce"), "kvsall": ("bce", "ce")}
-        _choice(f"training.loss (with scoring={t.scoring})", t.loss, losses[t.scoring])
+        _choice("training.loss", t.loss, ("nssa", "margin", "softplus", "bce", "ce"))
         _choice("training.negative_sampler", t.negative_sampler, ("uniform", "bernoulli"))
         _choice("training.optimizer", t.optimizer, ("adam", "adagrad", "sgd"))
         _choice("training.lr_scheduler", t.lr_scheduler, ("none", "step", "cosine"))
@@ -230,10 +233,12 @@ class Config:
         for name, value in non_negative:
             if value < 0:
                 raise ConfigError(f"{name} must not be negative, got {value}")
-        for name, value in [("training.label_smoothing", t.label_smoothing), ("gnn.dropout", g.dropout),
-                            ("gnn.val_ratio", g.val_ratio), ("gnn.test_ratio", g.test_ratio)]:
+        for name, value in [("training.label_smoothing", t.label_smoothing), ("gnn.dropout", g.dropout)]:
             if not 0 <= value < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {value}")
+        for name, value in [("gnn.val_ratio", g.val_ratio), ("gnn.test_ratio", g.test_ratio)]:
+            if not 0 < value < 1:
+                raise ConfigError(f"{name} must be in (0, 1): validation and testing need edges, got {value}")
         if g.val_ratio + g.test_ratio >= 1:
             raise ConfigError(f"gnn.val_ratio + gnn.test_ratio must leave training edges, got "
                               f"{g.val_ratio} + {g.test_ratio}")
@@ -241,6 +246,8 @@ class Config:
     def _validate_combinations(self) -> None:
         """Options that would be silently ignored in a combination are refused instead."""
         t, g = self.training, self.gnn
+        losses = {"negatives": ("nssa", "margin", "softplus", "bce"), "1vsall": ("ce", "bce"), "kvsall": ("bce", "ce")}
+        _choice(f"training.loss (with scoring={t.scoring})", t.loss, losses[t.scoring])
         sampled = t.scoring == "negatives"
         if not sampled:
             for name, value in [("subsampling", t.subsampling), ("shared_negatives", t.shared_negatives),
@@ -264,6 +271,13 @@ class Config:
             raise ConfigError("gnn.sampler=saint supports gnn.task=node only")
         if t.sparse and t.weight_decay:
             raise ConfigError("training.sparse does not work with training.weight_decay; use training.regularizer")
+        if self.model.name in GNN_MODELS:
+            kge_only = ["filter_negatives", "shared_negatives", "reciprocal", "subsampling", "sparse", "compile"]
+            for name in kge_only:
+                if getattr(t, name):
+                    raise ConfigError(f"training.{name} applies to KGE models; {self.model.name} is a GNN")
+        if g.jk != "none" and g.output_heads != 1:
+            raise ConfigError("gnn.output_heads sets GAT's last layer, which gnn.jk replaces by a linear map")
 
     def _validate_encoders(self) -> None:
         e = self.encoders
@@ -355,7 +369,17 @@ def _section(config: Config, name: str, source: str):
     return getattr(config, name)
 
 
+# options that no longer exist: (the value that meant "off", why it went); run folders written
+# before still hold them, so "off" is read as nothing and anything else is an error saying why
+RETIRED = {"gnn.residual": (False, "GNNs are PyG's models now, which have no residual option; try gnn.jk")}
+
+
 def _assign(section, section_name: str, key: str, value: Any, source: str) -> None:
+    retired = RETIRED.get(f"{section_name}.{key}")
+    if retired is not None:
+        if value == retired[0]:
+            return
+        raise ConfigError(f"{source}: {section_name}.{key} was removed: {retired[1]}")
     hints = typing.get_type_hints(type(section))
     if key not in hints:
         known = ", ".join(hints)

@@ -45,7 +45,9 @@ log = logging.getLogger("kgtool")
 SPACES = Path(__file__).resolve().parents[1] / "configs" / "search"
 PRUNERS = ("median", "hyperband", "none")
 # Expected ways for a trial to fail; any other exception is a bug and stops the search.
-FAILURES = (KGToolError, RuntimeError, MemoryError)  # RuntimeError covers torch's out-of-memory errors
+# a trial's own failure (NaN loss, a refused combination, too little memory); any other error is a
+# bug that would fail every trial alike, so it stops the search
+FAILURES = (KGToolError, torch.OutOfMemoryError, MemoryError)
 HEARTBEAT_SECONDS = 30
 MACHINE_KEYS = ("data.data_dir", "training.device")  # settings that may differ between machines sharing a study
 
@@ -291,9 +293,7 @@ def run_trial(plan: Plan, optuna, trial) -> float:
         if isinstance(error, KeyboardInterrupt):
             raise
         log.warning(f"trial {trial.number} failed: {reason}")
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        raise TrialFailed(reason) from error
+        raise TrialFailed(reason) from None  # not chained: the traceback would hold the trial's tensors
     finally:
         trial.set_user_attr("epochs", validated[-1] if validated else 0)
     metric = run.task.headline_metric

@@ -59,6 +59,15 @@ class Answer:
     known: bool
 
 
+def require_complete(triples: Sequence[Query]) -> None:
+    """A DataError naming the first of ``triples`` that asks for a position instead of naming it."""
+    for query in triples:
+        if query.asked is not None:
+            where = f"{query.source}: " if query.source else ""
+            raise DataError(f"{where}a triple to score names all three parts; this one asks for its "
+                            f"{('head', 'relation', 'tail')[query.asked]}")
+
+
 def read_queries(path: str | Path, asked: bool = True) -> list[Query]:
     """Rows ``head<TAB>relation<TAB>tail`` of ``path``; with ``asked`` each row has ``?`` in exactly
     one position, without none. A bad row is a :class:`DataError` naming the file and line."""
@@ -159,6 +168,7 @@ class Predictor:
     def score(self, triples: Sequence[Query | tuple[str, str, str]]) -> list[Answer]:
         """Each triple with its score and ``known`` flag, in the given order."""
         queries = [t if isinstance(t, Query) else Query(*t) for t in triples]
+        require_complete(queries)
         ids = torch.tensor([self.ids(q) for q in queries], dtype=torch.long).reshape(-1, 3)
         device = next(self.model.parameters()).device
         with evaluation_mode(self.model):
@@ -173,6 +183,7 @@ class Predictor:
         are not ranked but counted: ``{"skipped": {"count": n, "first": "file:line: unknown ..."}}``."""
         from kgtool.evaluation.ranking import evaluate_link_prediction
 
+        require_complete(triples)
         rows, skipped = [], []
         for query in triples:
             try:

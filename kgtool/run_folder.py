@@ -82,7 +82,7 @@ class RunFolder:
         if not self.log_path.is_file():
             return
         lines = self.log_path.read_text().splitlines(keepends=True)
-        kept = [line for line in lines if line.strip() and json.loads(line)["epoch"] <= epochs]
+        kept = [line for line in lines if _logged_epoch(line) <= epochs]
         if len(kept) != len(lines):
             self._atomic_write(self.log_path, lambda f: f.write("".join(kept).encode()))
 
@@ -99,3 +99,11 @@ class RunFolder:
             Path(temporary).unlink(missing_ok=True)
             raise
 
+
+
+def _logged_epoch(line: str) -> float:
+    """The epoch of a log line; a line a kill tore (or an empty one) counts as after every epoch."""
+    try:
+        return json.loads(line)["epoch"]
+    except (ValueError, KeyError, TypeError):
+        return float("inf")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kgtool.config import Config, merge, read_yaml, resolve_config
+from kgtool.config import Config, merge, read_yaml
 from kgtool.errors import ConfigError
 
 
@@ -72,14 +72,16 @@ class SearchSpace:
         return nested({**self.fixed, **sampled})
 
     def check(self, base: dict, source: str) -> None:
-        """Every end of every range and every choice must make a valid config on top of ``base``
-        and the fixed values (combinations of searched values are only known in their trial)."""
+        """Every end of every range and every choice must be a valid value of its option on top
+        of ``base`` and the fixed values. Combinations of options are checked in each trial (a
+        trial they refuse fails with the reason): a choice of scoring=1vsall|kvsall with loss=ce
+        is a valid space although the default scoring would refuse ce."""
         base = merge(base, nested(self.fixed))
-        resolve_config(base, source=source)
+        Config.from_dict(base, source=source, validate=False).validate_values()
         for key, parameter in self.searched.items():
             for value in parameter.representatives():
                 try:
-                    resolve_config(merge(base, nested({key: value})), source=source)
+                    Config.from_dict(merge(base, nested({key: value})), source=source, validate=False).validate_values()
                 except ConfigError as error:
                     reason = str(error).removeprefix(f"{source}: ")
                     raise ConfigError(f"{source}: {key}: the value {value!r} is refused: {reason}") from None

@@ -174,3 +174,34 @@ def test_batch_size_takes_effect_for_full_graph_gnns():
 
     assert Config().training.batch_size is None and DEFAULT_BATCH_SIZE == 512
     assert Config().override(["model.name=gcn", "training.batch_size=32"]).training.batch_size == 32
+
+
+@pytest.mark.parametrize("assignments, message", [
+    (["model.name=gcn", "training.filter_negatives=true"], "training.filter_negatives applies to KGE models"),
+    (["model.name=sage", "training.reciprocal=true"], "training.reciprocal applies to KGE models"),
+    (["model.name=gat", "gnn.jk=cat", "gnn.output_heads=2"], "gnn.jk replaces"),
+])
+def test_gnn_options_that_would_be_ignored_are_refused(assignments, message):
+    with pytest.raises(ConfigError, match=message):
+        Config().override(assignments)
+
+
+def test_run_folders_from_before_the_residual_option_went_still_load(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("model:\n  name: transe\ngnn:\n  residual: false\n")
+    assert Config.load(path).model.name == "transe"
+    path.write_text("gnn:\n  residual: true\n")
+    with pytest.raises(ConfigError, match="gnn.residual was removed: .*try gnn.jk"):
+        Config.load(path)
+
+
+def test_a_torn_last_log_line_is_dropped_on_resume(tmp_path):
+    from kgtool.run_folder import RunFolder
+
+    folder = RunFolder(tmp_path)
+    folder.append_log({"epoch": 1, "loss": 0.5})
+    folder.append_log({"epoch": 2, "loss": 0.4})
+    with open(folder.log_path, "a") as log:
+        log.write('{"epoch": 3, "lo')  # killed mid-write
+    folder.truncate_log(2)
+    assert folder.log_path.read_text().splitlines() == ['{"epoch": 1, "loss": 0.5}', '{"epoch": 2, "loss": 0.4}']

@@ -68,3 +68,15 @@ def test_every_shipped_space_is_valid_for_its_model(model):
     space = load_space(default_space(model))
     assert len(space.searched) >= 5 and space.fixed["training.epochs"] >= 100
     space.check({"model": {"name": model}, "data": {"dataset": "umls" if model in KGE_MODELS else "cora"}}, model)
+
+
+def test_a_space_whose_combinations_are_valid_only_together_is_accepted():
+    """scoring=1vsall|kvsall with loss=ce and label smoothing: each combination a trial draws is
+    valid, though ce or smoothing with the default scoring (negatives) would be refused."""
+    from kgtool.search_space import parse_space
+
+    space = parse_space({"training.scoring": {"choices": ["1vsall", "kvsall"]}, "training.loss": {"choices": ["ce", "bce"]},
+                         "training.label_smoothing": {"type": "float", "low": 0, "high": 0.2}})
+    space.check({"model": {"name": "distmult"}}, "space.yaml")
+    with pytest.raises(ConfigError, match="training.lr: the value -1.0 is refused"):
+        parse_space({"training.lr": {"type": "float", "low": -1, "high": 0.1}}).check({}, "space.yaml")

@@ -16,13 +16,14 @@ from kgtool.errors import ConfigError, DataError
 
 
 def parse_ratios(text: str) -> tuple[float, float, float]:
-    """``"0.8,0.1,0.1"`` -> three non-negative shares summing to 1; else a ConfigError naming it."""
+    """``"0.8,0.1,0.1"`` -> three shares summing to 1, valid and test above 0 (a dataset needs
+    both); else a ConfigError naming it."""
     try:
         ratios = tuple(float(x) for x in text.split(","))
     except ValueError:
         ratios = ()
-    if len(ratios) != 3 or min(ratios) < 0 or abs(sum(ratios) - 1) > 1e-6:
-        raise ConfigError(f"ratios must be three non-negative numbers summing to 1, e.g. 0.8,0.1,0.1; got {text!r}")
+    if len(ratios) != 3 or min(ratios) <= 0 or abs(sum(ratios) - 1) > 1e-6:
+        raise ConfigError(f"ratios must be three positive numbers summing to 1, e.g. 0.8,0.1,0.1; got {text!r}")
     return ratios
 
 

@@ -141,6 +141,8 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
 def link_prediction_ranks(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,
                           batch_size: int | None = None) -> tuple[Ranks, Ranks]:
     """The filtered head-side and tail-side ranks ``(n,)`` of :func:`evaluate_link_prediction`."""
+    if not len(triples):
+        raise KGToolError("no triples to rank: the split is empty")
     num_relations = int(known_triples[:, 1].max()) + 1 if len(known_triples) else 1
     num_relations = max(num_relations, int(triples[:, 1].max()) + 1)
     batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * model.num_entities))

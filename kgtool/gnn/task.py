@@ -30,7 +30,7 @@ from torch_geometric.utils import is_undirected
 
 from kgtool.config import DEFAULT_BATCH_SIZE, Config
 from kgtool.encoders.from_files import multimodal_from_files
-from kgtool.errors import ConfigError
+from kgtool.errors import ConfigError, DataError
 from kgtool.evaluation.mode import evaluation_mode
 from kgtool.gnn.heads import LINK_DECODERS, NodeClassifier
 from kgtool.gnn.models import GNNStack
@@ -208,6 +208,10 @@ class LinkPredictionTask(GNNTask):
         split = RandomLinkSplit(num_val=g.val_ratio, num_test=g.test_ratio, is_undirected=self.undirected,
                                 split_labels=True, add_negative_train_samples=False)
         self.splits = dict(zip(("train", "valid", "test"), split(data)))
+        for name, key in (("valid", "gnn.val_ratio"), ("test", "gnn.test_ratio")):
+            if self.splits[name].pos_edge_label_index.size(1) == 0:
+                raise DataError(f"{key}={getattr(g, key.split('.')[1])} of {self.name}'s {data.num_edges} edges "
+                                f"leaves no {name} edge; raise {key}")
         decoder = LINK_DECODERS[g.decoder]
         self.model = self.with_node_encoder(nn.ModuleDict({
             "encoder": self.encoder(g.hidden_dim),
