@@ -126,14 +126,15 @@ class Predictor:
         ids = torch.tensor([self.ids(q) for q in queries], dtype=torch.long).reshape(-1, 3)
         asked = torch.tensor([q.asked for q in queries], dtype=torch.long)
         answers: list[list[Answer]] = [[] for _ in queries]
-        for position in range(3):
-            rows = (asked == position).nonzero().flatten()
-            num_candidates = len(self.index[position])
-            step = max(1, CANDIDATES_PER_BATCH // num_candidates)
-            for start in range(0, len(rows), step):
-                batch = rows[start:start + step]
-                for row, ranked in zip(batch.tolist(), self._answer_batch(ids[batch], position, top, filter_known)):
-                    answers[row] = ranked
+        with evaluation_mode(self.model):  # once: an encoder model encodes all entities once, not per batch
+            for position in range(3):
+                rows = (asked == position).nonzero().flatten()
+                num_candidates = len(self.index[position])
+                step = max(1, CANDIDATES_PER_BATCH // num_candidates)
+                for start in range(0, len(rows), step):
+                    batch = rows[start:start + step]
+                    for row, ranked in zip(batch.tolist(), self._answer_batch(ids[batch], position, top, filter_known)):
+                        answers[row] = ranked
         return answers
 
     def _answer_batch(self, queries: Tensor, position: int, top: int, filter_known: bool) -> list[list[Answer]]:
@@ -153,16 +154,16 @@ class Predictor:
         return answers
 
     def _score_candidates(self, queries: Tensor, candidates: Tensor, position: int) -> Tensor:
-        """Scores ``(b, c)`` of candidate triples ``(b, c, 3)``; entity positions score all entities at once."""
+        """Scores ``(b, c)`` of candidate triples ``(b, c, 3)``; entity positions score all entities
+        at once. Called in evaluation mode."""
         model, device = self.model, next(self.model.parameters()).device
         h, r, t = queries.to(device).unbind(dim=1)
-        with evaluation_mode(model):
-            if position == 0:
-                scores = model.score_heads(r, t)
-            elif position == 2:
-                scores = model.score_tails(h, r)
-            else:
-                scores = model.score_hrt(candidates.to(device).reshape(-1, 3)).reshape(candidates.shape[:2])
+        if position == 0:
+            scores = model.score_heads(r, t)
+        elif position == 2:
+            scores = model.score_tails(h, r)
+        else:
+            scores = model.score_hrt(candidates.to(device).reshape(-1, 3)).reshape(candidates.shape[:2])
         return scores.float().cpu()
 
     def score(self, triples: Sequence[Query | tuple[str, str, str]]) -> list[Answer]:
