@@ -89,7 +89,9 @@ class TrainingConfig:
     # positive triples (or (h, r) queries for 1vsall/kvsall, nodes or edges for GNNs) per step;
     # None: DEFAULT_BATCH_SIZE, or every training example at once for full-graph GNNs
     batch_size: Optional[int] = None
-    filter_negatives: bool = False  # negatives: redraw sampled negatives that are training triples (false negatives)
+    # redraw sampled negatives that are training triples (false negatives); None: on for per-row
+    # sampled negatives, where it measured better (README), off where it does not apply
+    filter_negatives: Optional[bool] = None
     epochs: int = 30  # passes over the training examples
     optimizer: str = "adam"  # adam | adagrad | sgd
     lr: float = 1e-3  # learning rate
@@ -108,6 +110,13 @@ class TrainingConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: bool = True  # show a progress bar
     tensorboard: bool = False  # also write loss and validation metrics to <run>/tensorboard (extra: tensorboard)
+
+    @property
+    def filters_negatives(self) -> bool:
+        """``filter_negatives`` with None resolved."""
+        if self.filter_negatives is not None:
+            return self.filter_negatives
+        return self.scoring == "negatives" and not self.shared_negatives
 
 
 @dataclass

@@ -51,7 +51,7 @@ class KGETask:
                                                            self.training.negative_sampler)
             if self.training.reciprocal:
                 head_probability = torch.zeros(2 * dataset.num_relations)
-            known = self.queries if self.training.filter_negatives else None  # training triples (and inverses)
+            known = self.queries if self.training.filters_negatives else None  # training triples (and inverses)
             self.sampler = CorruptionSampler(dataset.num_entities, self.training.num_negatives, head_probability,
                                              shared=self.training.shared_negatives, known=known)
         if self.training.scoring == "kvsall":

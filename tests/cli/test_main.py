@@ -93,11 +93,11 @@ def test_python_dash_m_runs_the_same_command():
 def test_gnn_fit_and_evaluate_on_cora(tmp_path, shared_data, sampler, capsys):
     output = tmp_path / sampler
     argv = ["fit", "--model", "sage", "--dataset", "cora", "--data-dir", str(shared_data), "--sampler", sampler,
-            "--fanout", "5,5", "--batch-size", "64", "--epochs", "5", "--no-progress", "--output", str(output)]
+            "--fanout", "5,5", "--batch-size", "64", "--epochs", "10", "--no-progress", "--output", str(output)]
     assert main(argv) == 0
     metrics = json.loads((output / "metrics.json").read_text())
-    # 15 steps reach 0.53 (full) and 0.54 (neighbor); the most frequent class alone scores 0.32
-    assert set(metrics["test"]) == {"accuracy"} and metrics["test"]["accuracy"] > 0.45
+    # 30 steps reach 0.67 (full) and 0.73 (neighbor); the most frequent class alone scores 0.32
+    assert set(metrics["test"]) == {"accuracy"} and metrics["test"]["accuracy"] > 0.55
     assert "gnn:\n  hidden_dim: 64" in (output / "config.yaml").read_text()  # the model's paper defaults
     capsys.readouterr()
     assert main(["evaluate", str(output)]) == 0

@@ -63,3 +63,15 @@ def test_contains_matches_a_set():
     known = {tuple(x) for x in triples.tolist()}
     expected = [[(a, r, c) in known for c in row] for a, r, row in zip(anchors.tolist(), relations.tolist(), answers.tolist())]
     assert index.contains(anchors, relations, answers).tolist() == expected
+
+
+def test_per_row_negatives_are_filtered_by_default():
+    """filter_negatives=None turns filtering on where it measured better (per-row sampled
+    negatives), off with shared negatives; an explicit value wins."""
+    from kgtool.kge.task import KGETask
+    from tests.conftest import random_dataset, small_config
+
+    dataset = random_dataset()
+    assert KGETask(small_config(), dataset).sampler.known_tails is not None
+    assert KGETask(small_config(training={"shared_negatives": True}), dataset).sampler.known_tails is None
+    assert KGETask(small_config(training={"filter_negatives": False}), dataset).sampler.known_tails is None
