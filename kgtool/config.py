@@ -24,6 +24,8 @@ GNN_MODELS = ("gcn", "gat", "sage")
 TEXT_ENCODERS = ("none", "bow", "lstm", "gru", "transformer", "pretrained")  # names in kgtool.encoders.ENCODERS
 IMAGE_ENCODERS = ("none", "cnn", "vit", "torchvision", "diffusion", "vae")
 FUSIONS = ("concat", "gated", "residual")  # see kgtool.encoders.MultimodalEmbedding
+RELATIONAL_ENCODERS = ("none", "rgcn", "compgcn")  # see kgtool.relational.RelationalEncoder
+COMPOSITIONS = ("sub", "mult", "corr")  # names in kgtool.relational.composition.COMPOSITIONS
 DEFAULT_BATCH_SIZE = 512  # training.batch_size when none is given (full-graph GNNs: all examples)
 
 # Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
@@ -142,11 +144,25 @@ class EncodersConfig:
 
 
 @dataclass
+class RelationalConfig:
+    """Entity representations by message passing over the training triples (KGE models)."""
+
+    encoder: str = "none"  # none (an entity table) | rgcn | compgcn
+    layers: int = 2  # message-passing layers; the last outputs the score function's entity rows
+    width: int = 64  # width of the input entity table and of hidden layers
+    dropout: float = 0.1  # dropout after each hidden layer
+    composition: str = "sub"  # compgcn: sub | mult | corr (circular correlation)
+    num_bases: Optional[int] = None  # rgcn: basis decomposition of the relation weights; None: one weight each
+    num_blocks: Optional[int] = None  # rgcn: block-diagonal relation weights of this many blocks
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     gnn: GNNConfig = field(default_factory=GNNConfig)
     data: DataConfig = field(default_factory=DataConfig)
     encoders: EncodersConfig = field(default_factory=EncodersConfig)
+    relational: RelationalConfig = field(default_factory=RelationalConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
@@ -183,6 +199,7 @@ class Config:
             self._validate_ranges()
             self._validate_combinations()
             self._validate_encoders()
+            self._validate_relational()
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 
@@ -282,6 +299,34 @@ class Config:
                               "it needs encoders.structural=true")
         if e.enabled and self.training.sparse:
             raise ConfigError("training.sparse needs plain embedding tables; encoders have dense gradients")
+
+    def _validate_relational(self) -> None:
+        g, m = self.relational, self.model
+        _choice("relational.encoder", g.encoder, RELATIONAL_ENCODERS)
+        _choice("relational.composition", g.composition, COMPOSITIONS)
+        for name, value in [("relational.layers", g.layers), ("relational.width", g.width),
+                            ("relational.num_bases", g.num_bases or 1), ("relational.num_blocks", g.num_blocks or 1)]:
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        if not 0 <= g.dropout < 1:
+            raise ConfigError(f"relational.dropout must be in [0, 1), got {g.dropout}")
+        if g.encoder == "none":
+            return
+        if m.name in GNN_MODELS:
+            raise ConfigError(f"relational.encoder={g.encoder} feeds a KGE score function; model.name={m.name} is a GNN")
+        if self.training.sparse:
+            raise ConfigError("training.sparse needs plain embedding tables; relational encoders have dense gradients")
+        if g.encoder == "compgcn":
+            for name in ("num_bases", "num_blocks"):
+                if getattr(g, name) is not None:
+                    raise ConfigError(f"relational.{name} decomposes R-GCN weights; relational.encoder=compgcn has "
+                                      f"none. Unset it or choose relational.encoder=rgcn")
+        if g.num_bases is not None and g.num_blocks is not None:
+            raise ConfigError("relational.num_bases and relational.num_blocks are two decompositions; choose one")
+        entity_width = m.dim * (2 if m.name in ("complex", "rotate") else 1)
+        if g.num_blocks is not None and (g.width % g.num_blocks or entity_width % g.num_blocks):
+            raise ConfigError(f"relational.num_blocks={g.num_blocks} must divide relational.width={g.width} and the "
+                              f"entity width of {m.name} with model.dim={m.dim} ({entity_width})")
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)

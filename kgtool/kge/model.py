@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Callable
 
 import torch
@@ -27,6 +28,9 @@ class KGEModel(nn.Module):
         needs, e.g. a :class:`~kgtool.encoders.MultimodalEmbedding`: a module mapping entity ids
         ``(*s,)`` to rows ``(*s, width)`` with ``encode_all() -> (num_entities, width)``. It
         replaces the entity table (``entity_embeddings`` is then that module); None: a table.
+        An encoder with ``whole_graph = True`` (a :class:`~kgtool.relational.RelationalEncoder`,
+        whose rows depend on each other) is always asked for all rows; within
+        :meth:`encoding_once` it encodes once for all lookups.
     """
 
     def __init__(self, config: ModelConfig, num_entities: int, num_relations: int,
@@ -47,6 +51,8 @@ class KGEModel(nn.Module):
         else:
             self.entity_embeddings = entity_encoder(width)
         self.encoded = entity_encoder is not None
+        self.whole_graph = getattr(self.entity_embeddings, "whole_graph", False)
+        self.step_table = None  # all entities' rows, with gradients, within encoding_once()
         self.relation_embeddings = nn.Embedding(relation_rows, self.interaction.relation_width, sparse=sparse)
         self.encoded_table = None  # all entities' rows, kept while the model is in eval mode
         self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "encoded_table", None))
@@ -67,11 +73,24 @@ class KGEModel(nn.Module):
         self.encoded_table = None  # parameters may change from here on
         return super().train(mode)
 
+    @contextmanager
+    def encoding_once(self):
+        """Within the block (a training step), a ``whole_graph`` encoder encodes all entities
+        once, with gradients, and every lookup takes rows of that table; otherwise a no-op."""
+        if not self.whole_graph:
+            yield
+            return
+        self.step_table = self.entity_embeddings.encode_all()
+        try:
+            yield
+        finally:
+            self.step_table = None
+
     def entities(self, ids: Tensor) -> Tensor:
         """Formula inputs for entity ids of any shape ``(*s,)`` -> ``(*s, dim)``, or
         ``(*s, dim, 2)`` for complex models."""
-        if self.encoded_table is not None and not torch.is_grad_enabled():
-            return self.interaction.entities(self.encoded_table[ids])
+        if self.whole_graph or (self.encoded_table is not None and not torch.is_grad_enabled()):
+            return self.interaction.entities(self._all_rows()[ids])
         return self.interaction.entities(self.entity_embeddings(ids))
 
     def relations(self, ids: Tensor) -> Tensor:
@@ -84,13 +103,19 @@ class KGEModel(nn.Module):
         prediction) once, kept until ``train()``, ``eval()`` or ``load_state_dict``; in training
         (1vsall, kvsall) on every call, so that gradients reach the encoder.
         """
+        return self.interaction.entities(self._all_rows())
+
+    def _all_rows(self) -> Tensor:
+        """Stored rows of all entities ``(num_entities, entity_width)`` (see :meth:`all_entities`)."""
+        if self.step_table is not None:
+            return self.step_table
         if not self.encoded:
-            return self.interaction.entities(self.entity_embeddings.weight)
+            return self.entity_embeddings.weight
         if self.training or torch.is_grad_enabled():
-            return self.interaction.entities(self.entity_embeddings.encode_all())
+            return self.entity_embeddings.encode_all()
         if self.encoded_table is None:
             self.encoded_table = self.entity_embeddings.encode_all()
-        return self.interaction.entities(self.encoded_table)
+        return self.encoded_table
 
     def inverse(self, relations: Tensor) -> Tensor:
         return relations + self.num_relations

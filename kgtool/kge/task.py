@@ -29,6 +29,7 @@ from kgtool.evaluation.ranking import evaluate_link_prediction
 from kgtool.kge import losses
 from kgtool.kge.model import KGEModel
 from kgtool.kge.negatives import CorruptionSampler, head_corruption_probability
+from kgtool.relational.encoder import relational_encoder
 
 
 class KGETask:
@@ -41,6 +42,9 @@ class KGETask:
         # with encoders, entities are represented from their text/images, at the width the model asks for
         entity_encoder = (partial(multimodal_from_files, dataset.entities, **dataclasses.asdict(config.encoders))
                           if config.encoders.enabled else None)
+        if config.relational.encoder != "none":  # message passing over the training triples, fed by the above
+            entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
+                                                dataset.num_relations, inputs=entity_encoder)
         self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
                               reciprocal=self.training.reciprocal, sparse=self.training.sparse,
                               compile=self.training.compile, entity_encoder=entity_encoder)
@@ -97,6 +101,10 @@ class KGETask:
 
     def loss(self, example_ids: Tensor, generator: torch.Generator) -> Tensor:
         """Loss of the training examples ``example_ids`` ``(b,)``; a scalar."""
+        with self.model.encoding_once():
+            return self._loss(example_ids, generator)
+
+    def _loss(self, example_ids: Tensor, generator: torch.Generator) -> Tensor:
         device = self.model.relation_embeddings.weight.device
         batch = self.queries[example_ids].to(device)
         if self.training.scoring == "negatives":
