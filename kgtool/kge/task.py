@@ -44,7 +44,8 @@ class KGETask:
                           if config.encoders.enabled else None)
         if config.relational.encoder != "none":  # message passing over the training triples, fed by the above
             entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
-                                                dataset.num_relations, inputs=entity_encoder)
+                                                dataset.num_relations, entity_encoder,
+                                                config.evaluation.memory_budget_mb)
         self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
                               reciprocal=self.training.reciprocal, sparse=self.training.sparse,
                               compile=self.training.compile, entity_encoder=entity_encoder)

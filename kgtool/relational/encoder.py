@@ -26,7 +26,9 @@ class RelationalEncoder(nn.Module):
 
     Each entity's row depends on its neighbourhood, so the stack encodes all entities together
     (``whole_graph``): :class:`~kgtool.kge.model.KGEModel` calls :meth:`encode_all` once per
-    training step and once per evaluation.
+    training step and once per evaluation. Without gradients (evaluation) each layer runs over
+    chunks of target entities with about ``max_edges`` incoming edges each, so that messages
+    take ``O(max_edges · width)`` memory, not ``O(num_edges · width)``.
 
     R-GCN layers are PyG's ``RGCNConv`` (mean over each relation's neighbours, plus a root
     weight): without pyg-lib it runs a loop over relations in pure torch, while
@@ -36,6 +38,7 @@ class RelationalEncoder(nn.Module):
     :param edge_index: shape: (2, num_edges), from :func:`message_graph`
     :param edge_type: shape: (num_edges,), in ``[0, 2 * num_relations)``
     :param out_width: width of the output rows (the score function's entity width)
+    :param max_edges: edges per chunk of inference without gradients
 
     Shapes:
         - ids: (*s,) -> (*s, out_width); encode_all: () -> (num_entities, out_width)
@@ -44,12 +47,14 @@ class RelationalEncoder(nn.Module):
     whole_graph = True
 
     def __init__(self, config: RelationalConfig, inputs: nn.Module, edge_index: Tensor, edge_type: Tensor,
-                 num_relations: int, out_width: int):
+                 num_relations: int, out_width: int, max_edges: int = 2**20):
         super().__init__()
         self.inputs = inputs
         self.kind = config.encoder
-        self.register_buffer("edge_index", edge_index, persistent=False)  # rebuilt from the dataset
-        self.register_buffer("edge_type", edge_type, persistent=False)
+        self.max_edges = max_edges
+        order = torch.argsort(edge_index[1], stable=True)  # by target, so that a chunk of targets is a slice
+        self.register_buffer("edge_index", edge_index[:, order], persistent=False)  # rebuilt from the dataset
+        self.register_buffer("edge_type", edge_type[order], persistent=False)
         widths = [config.width] * config.layers + [out_width]
         pairs = list(zip(widths[:-1], widths[1:]))
         if self.kind == "rgcn":
@@ -73,29 +78,57 @@ class RelationalEncoder(nn.Module):
         x = self.input_rows()
         relations = self.relation_inputs if self.kind == "compgcn" else None
         for i, layer in enumerate(self.layers):
-            if relations is None:
-                x = layer(x, self.edge_index, self.edge_type)
-            else:
-                x, relations = layer(x, relations, self.edge_index, self.edge_type)
+            x, relations = self._layer(layer, x, relations)
             if i < len(self.layers) - 1:
                 x = self.dropout(self.activation(x))
         return x
+
+    def _layer(self, layer: nn.Module, x: Tensor, relations: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """One layer over the whole graph: ``(n, in)`` -> ``(n, out)`` (and CompGCN's relations);
+        without gradients, target chunk by target chunk."""
+        if torch.is_grad_enabled() or len(self.edge_type) <= self.max_edges:
+            return self._layer_on(layer, x, relations, slice(None))
+        outputs = []
+        for targets, edges in self._chunks(len(x)):
+            out, new_relations = self._layer_on(layer, x, relations, edges)
+            outputs.append(out[targets])  # exact for these targets: all their incoming edges took part
+        return torch.cat(outputs), new_relations
+
+    def _layer_on(self, layer: nn.Module, x: Tensor, relations: Tensor | None, edges: slice):
+        edge_index, edge_type = self.edge_index[:, edges], self.edge_type[edges]
+        if relations is None:
+            return layer(x, edge_index, edge_type), None
+        return layer(x, relations, edge_index, edge_type)
+
+    def _chunks(self, num_nodes: int) -> list[tuple[slice, slice]]:
+        """Consecutive target ranges and the slices of their incoming edges (edges are sorted by
+        target); a chunk holds the targets whose edges start within one ``max_edges`` window."""
+        ptr = torch.zeros(num_nodes + 1, dtype=torch.long)
+        torch.cumsum(torch.bincount(self.edge_index[1].cpu(), minlength=num_nodes), dim=0, out=ptr[1:])
+        _, sizes = torch.unique_consecutive(ptr[:-1] // self.max_edges, return_counts=True)
+        ends = torch.cumsum(sizes, dim=0).tolist()
+        starts = [0] + ends[:-1]
+        return [(slice(a, b), slice(int(ptr[a]), int(ptr[b]))) for a, b in zip(starts, ends)]
 
     def forward(self, ids: Tensor) -> Tensor:
         return self.encode_all()[ids]
 
 
 def relational_encoder(config: RelationalConfig, train: Tensor, num_entities: int, num_relations: int,
-                       inputs: Callable[[int], nn.Module] | None = None) -> Callable[[int], RelationalEncoder]:
+                       inputs: Callable[[int], nn.Module] | None = None,
+                       memory_budget_mb: int = 512) -> Callable[[int], RelationalEncoder]:
     """The ``entity_encoder`` factory of a :class:`~kgtool.kge.model.KGEModel`: width -> encoder.
 
     :param train: shape: (n, 3), the training triples: the only ones the message graph holds
     :param inputs: builds the input rows' module from a width (text/image encoders); None: a table
+    :param memory_budget_mb: inference keeps a layer's messages within about this much (float32
+        messages, their compositions and the aggregation's buffers: four copies)
     """
     edge_index, edge_type = message_graph(train, num_relations)
 
     def build(out_width: int) -> RelationalEncoder:
         rows = inputs(config.width) if inputs is not None else nn.Embedding(num_entities, config.width)
-        return RelationalEncoder(config, rows, edge_index, edge_type, num_relations, out_width)
+        max_edges = max(1, memory_budget_mb * 2**20 // (4 * 4 * max(config.width, out_width)))
+        return RelationalEncoder(config, rows, edge_index, edge_type, num_relations, out_width, max_edges)
 
     return build
