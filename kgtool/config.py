@@ -24,7 +24,7 @@ GNN_MODELS = ("gcn", "gat", "sage")
 TEXT_ENCODERS = ("none", "bow", "lstm", "gru", "transformer", "pretrained")  # names in kgtool.encoders.ENCODERS
 IMAGE_ENCODERS = ("none", "cnn", "vit", "torchvision", "diffusion", "vae")
 FUSIONS = ("concat", "gated", "residual")  # see kgtool.encoders.MultimodalEmbedding
-RELATIONAL_ENCODERS = ("none", "rgcn", "compgcn")  # see kgtool.relational.RelationalEncoder
+RELATIONAL_ENCODERS = ("none", "rgcn", "compgcn", "lte")  # see kgtool.relational.RelationalEncoder
 COMPOSITIONS = ("sub", "mult", "corr")  # names in kgtool.relational.composition.COMPOSITIONS
 DEFAULT_BATCH_SIZE = 512  # training.batch_size when none is given (full-graph GNNs: all examples)
 
@@ -147,7 +147,7 @@ class EncodersConfig:
 class RelationalConfig:
     """Entity representations by message passing over the training triples (KGE models)."""
 
-    encoder: str = "none"  # none (an entity table) | rgcn | compgcn
+    encoder: str = "none"  # none (an entity table) | rgcn | compgcn | lte (the same stack without messages)
     layers: int = 2  # message-passing layers; the last outputs the score function's entity rows
     width: int = 64  # width of the input entity table and of hidden layers
     dropout: float = 0.1  # dropout after each hidden layer
@@ -316,10 +316,10 @@ class Config:
             raise ConfigError(f"relational.encoder={g.encoder} feeds a KGE score function; model.name={m.name} is a GNN")
         if self.training.sparse:
             raise ConfigError("training.sparse needs plain embedding tables; relational encoders have dense gradients")
-        if g.encoder == "compgcn":
+        if g.encoder != "rgcn":
             for name in ("num_bases", "num_blocks"):
                 if getattr(g, name) is not None:
-                    raise ConfigError(f"relational.{name} decomposes R-GCN weights; relational.encoder=compgcn has "
+                    raise ConfigError(f"relational.{name} decomposes R-GCN weights; relational.encoder={g.encoder} has "
                                       f"none. Unset it or choose relational.encoder=rgcn")
         if g.num_bases is not None and g.num_blocks is not None:
             raise ConfigError("relational.num_bases and relational.num_blocks are two decompositions; choose one")

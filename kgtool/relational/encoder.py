@@ -14,12 +14,22 @@ from kgtool.relational.compgcn_conv import CompGCNConv
 from kgtool.relational.message_graph import message_graph
 
 
+class LinearTransform(nn.Linear):
+    """A layer of LTE (Zhang et al., 2022, "Rethinking graph convolutional networks in knowledge
+    graph completion"): the linear map of a GNN layer without its messages, the ablation that
+    tells what message passing adds. Shapes: x (n, in) -> (n, out); the edges are ignored."""
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
+        return super().forward(x)
+
+
 class RelationalEncoder(nn.Module):
-    """A stack of R-GCN or CompGCN layers over the message graph of the training triples.
+    """A stack of R-GCN or CompGCN layers over the message graph of the training triples (or,
+    ``lte``, of :class:`LinearTransform` layers that pass no messages).
 
     The input rows are an entity table (``nn.Embedding``) or any module with ``encode_all()``
     (the text/image encoders). Hidden layers are followed by an activation (ReLU for R-GCN, tanh
-    for CompGCN, as in their papers) and dropout; the last layer outputs the rows the score
+    for CompGCN and LTE, as in their papers) and dropout; the last layer outputs the rows the score
     function takes. CompGCN also carries relation rows (``2R``: relations and inverses) through
     its layers for its messages; the score function keeps its own relation table, so that every
     interaction (RotatE's phases included) and reciprocal training work unchanged.
@@ -61,6 +71,9 @@ class RelationalEncoder(nn.Module):
             self.layers = nn.ModuleList(RGCNConv(a, b, 2 * num_relations, num_bases=config.num_bases,
                                                  num_blocks=config.num_blocks) for a, b in pairs)
             self.activation = nn.ReLU()
+        elif self.kind == "lte":
+            self.layers = nn.ModuleList(LinearTransform(a, b) for a, b in pairs)
+            self.activation = nn.Tanh()
         else:
             self.relation_inputs = nn.Parameter(torch.empty(2 * num_relations, config.width))
             nn.init.xavier_uniform_(self.relation_inputs)
@@ -86,7 +99,7 @@ class RelationalEncoder(nn.Module):
     def _layer(self, layer: nn.Module, x: Tensor, relations: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """One layer over the whole graph: ``(n, in)`` -> ``(n, out)`` (and CompGCN's relations);
         without gradients, target chunk by target chunk."""
-        if torch.is_grad_enabled() or len(self.edge_type) <= self.max_edges:
+        if torch.is_grad_enabled() or self.kind == "lte" or len(self.edge_type) <= self.max_edges:
             return self._layer_on(layer, x, relations, slice(None))
         outputs = []
         for targets, edges in self._chunks(len(x)):

@@ -15,7 +15,7 @@ from kgtool.relational import RelationalEncoder
 from tests.conftest import random_dataset, small_config
 from tests.test_training import assert_resume_is_exact
 
-ENCODERS = [{"encoder": "rgcn", "num_bases": 2}, {"encoder": "compgcn", "composition": "corr"}]
+ENCODERS = [{"encoder": "rgcn", "num_bases": 2}, {"encoder": "compgcn", "composition": "corr"}, {"encoder": "lte"}]
 
 
 def relational_config(model: str, relational: dict, **training) -> Config:
@@ -96,7 +96,8 @@ def test_compgcn_with_dropout_resumes_to_identical_parameters(tmp_path):
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"relational": {"encoder": "gat"}}, "relational.encoder must be one of none, rgcn, compgcn; got 'gat'"),
+    ({"relational": {"encoder": "gat"}}, "relational.encoder must be one of none, rgcn, compgcn, lte; got 'gat'"),
+    ({"relational": {"encoder": "lte", "num_blocks": 4}}, "relational.encoder=lte has none"),
     ({"relational": {"encoder": "compgcn", "num_bases": 4}}, "relational.num_bases decomposes R-GCN weights"),
     ({"relational": {"encoder": "rgcn", "num_bases": 2, "num_blocks": 2}}, "two decompositions; choose one"),
     ({"relational": {"encoder": "rgcn", "num_blocks": 3}}, "num_blocks=3 must divide relational.width=64"),
@@ -125,7 +126,7 @@ def test_cli_encoder_flag_trains_and_evaluates(tmp_path, capsys):
     assert "model.name=gcn is a GNN" in err and "\n" not in err
 
 
-@pytest.mark.parametrize("relational", ENCODERS, ids=lambda r: r["encoder"])
+@pytest.mark.parametrize("relational", ENCODERS[:2], ids=lambda r: r["encoder"])
 def test_inference_in_chunks_of_targets_equals_the_whole_graph(relational):
     """A budget of 40 edges splits the ~560 message edges into chunks; the rows stay the same."""
     encoder = KGETask(relational_config("complex", relational), random_dataset()).model.entity_embeddings.eval()
@@ -137,3 +138,10 @@ def test_inference_in_chunks_of_targets_equals_the_whole_graph(relational):
     assert len(chunks) > 10 and chunks[-1][0].stop == len(whole)
     assert sum(edges.stop - edges.start for _, edges in chunks) == len(encoder.edge_type)
     torch.testing.assert_close(chunked, whole)
+
+
+def test_lte_is_the_stack_without_messages():
+    encoder = KGETask(relational_config("distmult", {"encoder": "lte"}), random_dataset()).model.entity_embeddings.eval()
+    first, last = encoder.layers
+    with torch.no_grad():
+        torch.testing.assert_close(encoder.encode_all(), last(torch.tanh(first(encoder.inputs.weight, None, None)), None, None))
