@@ -7,11 +7,11 @@ from typing import Callable
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import RGCNConv
 
 from kgtool.config import RelationalConfig
 from kgtool.relational.compgcn_conv import CompGCNConv
 from kgtool.relational.message_graph import message_graph
+from kgtool.relational.rgcn_conv import RelationalGraphConv
 
 
 class LinearTransform(nn.Linear):
@@ -41,8 +41,8 @@ class RelationalEncoder(nn.Module):
     take ``O(max_edges · width)`` memory, not ``O(num_edges · width)``.
 
     R-GCN layers are PyG's ``RGCNConv`` (mean over each relation's neighbours, plus a root
-    weight): without pyg-lib it runs a loop over relations in pure torch, while
-    ``FastRGCNConv`` would gather a ``(in, out)`` weight per edge.
+    weight) with a faster pure-torch forward (:class:`RelationalGraphConv`); ``FastRGCNConv``
+    would gather an ``(in, out)`` weight per edge.
 
     :param inputs: the input rows ``(num_entities, config.width)``
     :param edge_index: shape: (2, num_edges), from :func:`message_graph`
@@ -68,8 +68,8 @@ class RelationalEncoder(nn.Module):
         widths = [config.width] * config.layers + [out_width]
         pairs = list(zip(widths[:-1], widths[1:]))
         if self.kind == "rgcn":
-            self.layers = nn.ModuleList(RGCNConv(a, b, 2 * num_relations, num_bases=config.num_bases,
-                                                 num_blocks=config.num_blocks) for a, b in pairs)
+            self.layers = nn.ModuleList(RelationalGraphConv(a, b, 2 * num_relations, config.num_bases,
+                                                            config.num_blocks) for a, b in pairs)
             self.activation = nn.ReLU()
         elif self.kind == "lte":
             self.layers = nn.ModuleList(LinearTransform(a, b) for a, b in pairs)
