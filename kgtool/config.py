@@ -154,6 +154,9 @@ class RelationalConfig:
     composition: str = "sub"  # compgcn: sub | mult | corr (circular correlation)
     num_bases: Optional[int] = None  # rgcn: basis decomposition of the relation weights; None: one weight each
     num_blocks: Optional[int] = None  # rgcn: block-diagonal relation weights of this many blocks
+    # training steps on sampled subgraphs: incoming edges per entity at each hop (one per layer, -1: all),
+    # e.g. "10,5"; None: the full graph every step (needed by 1vsall/kvsall)
+    fanout: Optional[str] = None
 
 
 @dataclass
@@ -323,10 +326,28 @@ class Config:
                                       f"none. Unset it or choose relational.encoder=rgcn")
         if g.num_bases is not None and g.num_blocks is not None:
             raise ConfigError("relational.num_bases and relational.num_blocks are two decompositions; choose one")
+        if g.fanout is not None:
+            self._validate_relational_fanout()
         entity_width = m.dim * (2 if m.name in ("complex", "rotate") else 1)
         if g.num_blocks is not None and (g.width % g.num_blocks or entity_width % g.num_blocks):
             raise ConfigError(f"relational.num_blocks={g.num_blocks} must divide relational.width={g.width} and the "
                               f"entity width of {m.name} with model.dim={m.dim} ({entity_width})")
+
+    def _validate_relational_fanout(self) -> None:
+        g = self.relational
+        try:
+            hops = len(parse_fanout(g.fanout))
+        except ValueError as error:
+            raise ConfigError(f"relational.{error}") from None
+        if hops != g.layers:
+            raise ConfigError(f"relational.fanout={g.fanout} has {hops} hops but relational.layers={g.layers}; "
+                              f"give one fanout per layer")
+        if g.encoder == "lte":
+            raise ConfigError("relational.fanout samples neighbourhoods; relational.encoder=lte passes no messages")
+        if self.training.scoring != "negatives":
+            raise ConfigError(f"relational.fanout samples the neighbourhoods of a batch's entities; "
+                              f"training.scoring={self.training.scoring} scores all of them. Use the full graph "
+                              f"(no fanout) or training.scoring=negatives")
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -460,6 +481,17 @@ def _locate(key: str, values: dict) -> tuple[str, str]:
         reason = "unknown key" if not owners else f"ambiguous key (in {', '.join(owners)})"
         raise ConfigError(f"--set {key}: {reason}; write it as section.key")
     return owners[0], key
+
+
+def parse_fanout(text: str) -> list[int]:
+    """``"15,10"`` -> ``[15, 10]``."""
+    try:
+        fanout = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"fanout '{text}' must be comma-separated integers, e.g. 15,10") from None
+    if any(k == 0 or k < -1 for k in fanout):
+        raise ValueError(f"fanout '{text}': each entry must be positive or -1 (all neighbours)")
+    return fanout
 
 
 def _choice(name: str, value: Any, allowed: tuple) -> None:

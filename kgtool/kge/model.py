@@ -30,7 +30,8 @@ class KGEModel(nn.Module):
         replaces the entity table (``entity_embeddings`` is then that module); None: a table.
         An encoder with ``whole_graph = True`` (a :class:`~kgtool.relational.RelationalEncoder`,
         whose rows depend on each other) is always asked for all rows; within
-        :meth:`encoding_once` it encodes once for all lookups.
+        :meth:`encoding_once` it encodes once for all lookups (or, with a ``sampler``, encodes
+        the step's entities from their sampled subgraphs).
     """
 
     def __init__(self, config: ModelConfig, num_entities: int, num_relations: int,
@@ -52,7 +53,8 @@ class KGEModel(nn.Module):
             self.entity_embeddings = entity_encoder(width)
         self.encoded = entity_encoder is not None
         self.whole_graph = getattr(self.entity_embeddings, "whole_graph", False)
-        self.step_table = None  # all entities' rows, with gradients, within encoding_once()
+        self.step_table = None  # rows of all entities (or of step_ids), with gradients, within encoding_once()
+        self.step_ids = None  # sorted entity ids of step_table's rows when the step samples subgraphs
         self.relation_embeddings = nn.Embedding(relation_rows, self.interaction.relation_width, sparse=sparse)
         self.encoded_table = None  # all entities' rows, kept while the model is in eval mode
         self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "encoded_table", None))
@@ -74,21 +76,31 @@ class KGEModel(nn.Module):
         return super().train(mode)
 
     @contextmanager
-    def encoding_once(self):
+    def encoding_once(self, entity_ids: Tensor | None = None, generator: torch.Generator | None = None):
         """Within the block (a training step), a ``whole_graph`` encoder encodes all entities
-        once, with gradients, and every lookup takes rows of that table; otherwise a no-op."""
+        once, with gradients, and every lookup takes rows of that table; otherwise a no-op.
+
+        An encoder with a ``sampler`` encodes only the distinct ``entity_ids`` (any shape: every
+        entity the step looks up), each from its neighbourhood sampled with ``generator``.
+        """
         if not self.whole_graph:
             yield
             return
-        self.step_table = self.entity_embeddings.encode_all()
+        if getattr(self.entity_embeddings, "sampler", None) is not None and entity_ids is not None:
+            self.step_ids = torch.unique(entity_ids)
+            self.step_table = self.entity_embeddings.encode_subgraph(self.step_ids, generator)
+        else:
+            self.step_table = self.entity_embeddings.encode_all()
         try:
             yield
         finally:
-            self.step_table = None
+            self.step_table = self.step_ids = None
 
     def entities(self, ids: Tensor) -> Tensor:
         """Formula inputs for entity ids of any shape ``(*s,)`` -> ``(*s, dim)``, or
         ``(*s, dim, 2)`` for complex models."""
+        if self.step_ids is not None:
+            return self.interaction.entities(self.step_table[torch.searchsorted(self.step_ids, ids)])
         if self.whole_graph or (self.encoded_table is not None and not torch.is_grad_enabled()):
             return self.interaction.entities(self._all_rows()[ids])
         return self.interaction.entities(self.entity_embeddings(ids))
@@ -107,7 +119,7 @@ class KGEModel(nn.Module):
 
     def _all_rows(self) -> Tensor:
         """Stored rows of all entities ``(num_entities, entity_width)`` (see :meth:`all_entities`)."""
-        if self.step_table is not None:
+        if self.step_table is not None and self.step_ids is None:
             return self.step_table
         if not self.encoded:
             return self.entity_embeddings.weight

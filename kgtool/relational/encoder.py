@@ -8,10 +8,11 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from kgtool.config import RelationalConfig
+from kgtool.config import RelationalConfig, parse_fanout
 from kgtool.relational.compgcn_conv import CompGCNConv
 from kgtool.relational.message_graph import message_graph
 from kgtool.relational.rgcn_conv import RelationalGraphConv
+from kgtool.sampling.neighbor import NeighborSampler
 
 
 class LinearTransform(nn.Linear):
@@ -50,6 +51,10 @@ class RelationalEncoder(nn.Module):
     :param out_width: width of the output rows (the score function's entity width)
     :param max_edges: edges per chunk of inference without gradients
 
+    With ``config.fanout`` training steps encode only the step's entities, each from its sampled
+    k-hop neighbourhood (:meth:`encode_subgraph`, the pure-torch
+    :class:`~kgtool.sampling.neighbor.NeighborSampler` on the typed message graph).
+
     Shapes:
         - ids: (*s,) -> (*s, out_width); encode_all: () -> (num_entities, out_width)
     """
@@ -57,14 +62,17 @@ class RelationalEncoder(nn.Module):
     whole_graph = True
 
     def __init__(self, config: RelationalConfig, inputs: nn.Module, edge_index: Tensor, edge_type: Tensor,
-                 num_relations: int, out_width: int, max_edges: int = 2**20):
+                 num_entities: int, num_relations: int, out_width: int, max_edges: int = 2**20):
         super().__init__()
         self.inputs = inputs
         self.kind = config.encoder
         self.max_edges = max_edges
         order = torch.argsort(edge_index[1], stable=True)  # by target, so that a chunk of targets is a slice
-        self.register_buffer("edge_index", edge_index[:, order], persistent=False)  # rebuilt from the dataset
-        self.register_buffer("edge_type", edge_type[order], persistent=False)
+        edge_index, edge_type = edge_index[:, order], edge_type[order]
+        self.register_buffer("edge_index", edge_index, persistent=False)  # rebuilt from the dataset
+        self.register_buffer("edge_type", edge_type, persistent=False)
+        # training on sampled subgraphs (encode_subgraph); the sampler's edge ids index the buffers above
+        self.sampler = NeighborSampler(edge_index, num_entities, parse_fanout(config.fanout)) if config.fanout else None
         widths = [config.width] * config.layers + [out_width]
         pairs = list(zip(widths[:-1], widths[1:]))
         if self.kind == "rgcn":
@@ -88,36 +96,51 @@ class RelationalEncoder(nn.Module):
 
     def encode_all(self) -> Tensor:
         """All entities' output rows ``(num_entities, out_width)``, layer by layer over the whole graph."""
-        x = self.input_rows()
+        return self._run(self.input_rows(), self.edge_index, self.edge_type)
+
+    def encode_subgraph(self, seeds: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Output rows ``(b, out_width)`` of distinct entities ``seeds`` ``(b,)``, computed on
+        their sampled neighbourhood: ``fanout[i]`` incoming edges per entity at hop ``i`` (all
+        with ``-1``: then the rows equal :meth:`encode_all`'s), drawn from ``generator``."""
+        self.sampler.generator = generator
+        sample = self.sampler.sample(seeds.cpu())
+        device = self.edge_type.device
+        nodes, edges = sample.node.to(device), sample.edge.to(device)
+        edge_index = torch.stack([sample.row, sample.col]).to(device)
+        return self._run(self.inputs(nodes), edge_index, self.edge_type[edges])[:len(seeds)]
+
+    def _run(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
+        """The stack on a graph whose edges are grouped by target: ``(n, width)`` -> ``(n, out_width)``."""
         relations = self.relation_inputs if self.kind == "compgcn" else None
         for i, layer in enumerate(self.layers):
-            x, relations = self._layer(layer, x, relations)
+            x, relations = self._layer(layer, x, relations, edge_index, edge_type)
             if i < len(self.layers) - 1:
                 x = self.dropout(self.activation(x))
         return x
 
-    def _layer(self, layer: nn.Module, x: Tensor, relations: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        """One layer over the whole graph: ``(n, in)`` -> ``(n, out)`` (and CompGCN's relations);
-        without gradients, target chunk by target chunk."""
-        if torch.is_grad_enabled() or self.kind == "lte" or len(self.edge_type) <= self.max_edges:
-            return self._layer_on(layer, x, relations, slice(None))
+    def _layer(self, layer: nn.Module, x: Tensor, relations: Tensor | None, edge_index: Tensor,
+               edge_type: Tensor) -> tuple[Tensor, Tensor | None]:
+        """One layer: ``(n, in)`` -> ``(n, out)`` (and CompGCN's relations); without gradients,
+        target chunk by target chunk."""
+        if torch.is_grad_enabled() or self.kind == "lte" or len(edge_type) <= self.max_edges:
+            return self._layer_on(layer, x, relations, edge_index, edge_type)
         outputs = []
-        for targets, edges in self._chunks(len(x)):
-            out, new_relations = self._layer_on(layer, x, relations, edges)
+        for targets, edges in self._chunks(edge_index[1], len(x)):
+            out, new_relations = self._layer_on(layer, x, relations, edge_index[:, edges], edge_type[edges])
             outputs.append(out[targets])  # exact for these targets: all their incoming edges took part
         return torch.cat(outputs), new_relations
 
-    def _layer_on(self, layer: nn.Module, x: Tensor, relations: Tensor | None, edges: slice):
-        edge_index, edge_type = self.edge_index[:, edges], self.edge_type[edges]
+    @staticmethod
+    def _layer_on(layer: nn.Module, x: Tensor, relations: Tensor | None, edge_index: Tensor, edge_type: Tensor):
         if relations is None:
             return layer(x, edge_index, edge_type), None
         return layer(x, relations, edge_index, edge_type)
 
-    def _chunks(self, num_nodes: int) -> list[tuple[slice, slice]]:
-        """Consecutive target ranges and the slices of their incoming edges (edges are sorted by
-        target); a chunk holds the targets whose edges start within one ``max_edges`` window."""
+    def _chunks(self, targets: Tensor, num_nodes: int) -> list[tuple[slice, slice]]:
+        """Consecutive target ranges and the slices of their incoming edges (``targets`` ``(E,)``
+        sorted); a chunk holds the targets whose edges start within one ``max_edges`` window."""
         ptr = torch.zeros(num_nodes + 1, dtype=torch.long)
-        torch.cumsum(torch.bincount(self.edge_index[1].cpu(), minlength=num_nodes), dim=0, out=ptr[1:])
+        torch.cumsum(torch.bincount(targets.cpu(), minlength=num_nodes), dim=0, out=ptr[1:])
         _, sizes = torch.unique_consecutive(ptr[:-1] // self.max_edges, return_counts=True)
         ends = torch.cumsum(sizes, dim=0).tolist()
         starts = [0] + ends[:-1]
@@ -142,6 +165,7 @@ def relational_encoder(config: RelationalConfig, train: Tensor, num_entities: in
     def build(out_width: int) -> RelationalEncoder:
         rows = inputs(config.width) if inputs is not None else nn.Embedding(num_entities, config.width)
         max_edges = max(1, memory_budget_mb * 2**20 // (4 * 4 * max(config.width, out_width)))
-        return RelationalEncoder(config, rows, edge_index, edge_type, num_relations, out_width, max_edges)
+        return RelationalEncoder(config, rows, edge_index, edge_type, num_entities, num_relations, out_width,
+                                 max_edges)
 
     return build
