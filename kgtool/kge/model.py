@@ -100,7 +100,7 @@ class KGEModel(nn.Module):
         """Formula inputs for entity ids of any shape ``(*s,)`` -> ``(*s, dim)``, or
         ``(*s, dim, 2)`` for complex models."""
         if self.step_ids is not None:
-            return self.interaction.entities(self.step_table[torch.searchsorted(self.step_ids, ids)])
+            return self.interaction.entities(self.step_table[torch.searchsorted(self.step_ids, ids.contiguous())])
         if self.whole_graph or (self.encoded_table is not None and not torch.is_grad_enabled()):
             return self.interaction.entities(self._all_rows()[ids])
         return self.interaction.entities(self.entity_embeddings(ids))
