@@ -62,7 +62,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(machine_facts())
     print(f"settings of every row: {' '.join(args.settings) or '(the config files)'}")
-    print("| dataset | entities | test MRR | Hits@1 | Hits@10 | best epoch | seconds |\n|---|---|---:|---:|---:|---:|---:|")
+    print("| dataset | entity rows | test MRR | Hits@1 | Hits@10 | best epoch | seconds |\n|---|---|---:|---:|---:|---:|---:|")
     for dataset in args.datasets.split(","):
         for row in args.rows.split(","):
             result = run_row(dataset, args.model, row, args.settings)

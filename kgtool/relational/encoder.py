@@ -45,15 +45,15 @@ class RelationalEncoder(nn.Module):
     weight) with a faster pure-torch forward (:class:`RelationalGraphConv`); ``FastRGCNConv``
     would gather an ``(in, out)`` weight per edge.
 
+    With ``config.fanout`` training steps encode only the step's entities, each from its sampled
+    k-hop neighbourhood (:meth:`encode_subgraph`, the pure-torch
+    :class:`~kgtool.sampling.neighbor.NeighborSampler` on the typed message graph).
+
     :param inputs: the input rows ``(num_entities, config.width)``
     :param edge_index: shape: (2, num_edges), from :func:`message_graph`
     :param edge_type: shape: (num_edges,), in ``[0, 2 * num_relations)``
     :param out_width: width of the output rows (the score function's entity width)
     :param max_edges: edges per chunk of inference without gradients
-
-    With ``config.fanout`` training steps encode only the step's entities, each from its sampled
-    k-hop neighbourhood (:meth:`encode_subgraph`, the pure-torch
-    :class:`~kgtool.sampling.neighbor.NeighborSampler` on the typed message graph).
 
     Shapes:
         - ids: (*s,) -> (*s, out_width); encode_all: () -> (num_entities, out_width)

@@ -18,7 +18,7 @@ def message_graph(train: Tensor, num_relations: int) -> tuple[Tensor, Tensor]:
     :return: ``edge_index`` (2, 2n), messages flowing ``edge_index[0] -> edge_index[1]`` as in
         PyG, and ``edge_type`` (2n,) in ``[0, 2 * num_relations)``; original edges come first.
     """
-    h, r, t = train.unbind(dim=1)
+    h, r, t = train.long().unbind(dim=1)  # PyG's scatter takes int64 indices
     edge_index = torch.stack([torch.cat([h, t]), torch.cat([t, h])])
     edge_type = torch.cat([r, r + num_relations])
     return edge_index, edge_type
