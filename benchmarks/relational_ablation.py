@@ -6,6 +6,8 @@ overrides (epochs, optimizer, ...); only ``relational.*`` differs between rows:
 
     python benchmarks/relational_ablation.py                                   # UMLS, Kinships
     python benchmarks/relational_ablation.py --datasets umls --set training.epochs=20
+    python benchmarks/relational_ablation.py --datasets codex-s --config configs/umls/complex.yaml \
+        --set data.data_dir=../shared/data --set training.epochs=20
 
 Test metrics are of the best validated epoch (realistic ranks, filtered).
 """
@@ -37,9 +39,9 @@ ROWS = {  # name: relational overrides
 }
 
 
-def run_row(dataset: str, model: str, row: str, settings: list[str]) -> dict:
-    config = Config.load(REPO / "configs" / dataset / f"{model}.yaml")
-    config = config.override(settings + ROWS[row] + ["training.progress=false"])
+def run_row(dataset: str, model: str, row: str, settings: list[str], config_file: str | None = None) -> dict:
+    config = Config.load(config_file or REPO / "configs" / dataset / f"{model}.yaml")
+    config = config.override([f"data.dataset={dataset}"] + settings + ROWS[row] + ["training.progress=false"])
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         run = kgtool.fit(config, output=Path(folder) / "run")
@@ -53,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="umls,kinships")
     parser.add_argument("--model", default="complex")
+    parser.add_argument("--config", help="config file of every dataset (default: configs/<dataset>/<model>.yaml)")
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="override of every row, e.g. training.epochs=20 (repeatable)")
@@ -65,7 +68,7 @@ def main() -> None:
     print("| dataset | entity rows | test MRR | Hits@1 | Hits@10 | best epoch | seconds |\n|---|---|---:|---:|---:|---:|---:|")
     for dataset in args.datasets.split(","):
         for row in args.rows.split(","):
-            result = run_row(dataset, args.model, row, args.settings)
+            result = run_row(dataset, args.model, row, args.settings, args.config)
             print(f"| {dataset} | {row} | {result['mrr']:.4f} | {result['hits@1']:.4f} | {result['hits@10']:.4f} "
                   f"| {result['best_epoch']} | {result['wall_s']:.0f} |", flush=True)
             if args.output:
