@@ -22,14 +22,13 @@ import time
 from pathlib import Path
 
 import torch
-
 from machine import machine_facts
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import kgtool  # noqa: E402
-from kgtool.config import Config  # noqa: E402
+import kgtool
+from kgtool.config import Config
 
 ROWS = {  # name: relational overrides
     "table": [],

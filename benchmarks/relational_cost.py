@@ -17,7 +17,6 @@ import argparse
 import time
 
 import torch
-
 from machine import machine_facts, peak_rss_mb
 from scaling import random_kg, time_training_steps
 
@@ -77,8 +76,8 @@ def main() -> None:
     print(f"{dataset.name}: {dataset.num_entities:,} entities, {len(dataset.train):,} training triples; "
           f"{args.encoder} ({mode}), {args.model} dim {args.dim}, width {args.width}, batch {args.batch_size} "
           f"with {args.negatives} {'shared ' if args.shared_negatives else ''}negatives")
-    print(f"| mode | s/step | loss s | backward s | optimizer s | epoch s (extrapolated) | peak RSS MB (training) "
-          f"| all-entity inference s | peak RSS MB | setup s |")
+    print("| mode | s/step | loss s | backward s | optimizer s | epoch s (extrapolated) | peak RSS MB (training) "
+          "| all-entity inference s | peak RSS MB | setup s |")
     s = timed["seconds"]
     print(f"| {mode} | {per_step:.3f} | {s['loss'] / args.batches:.3f} | {s['backward'] / args.batches:.3f} "
           f"| {s['step'] / args.batches:.3f} | {per_step * steps_per_epoch:,.0f} | {train_rss:,.0f} | {inference:.1f} "

@@ -3,7 +3,8 @@ KGE score function (plugged into :class:`~kgtool.kge.model.KGEModel` as its enti
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from itertools import pairwise
 
 import torch
 from torch import Tensor, nn
@@ -74,7 +75,7 @@ class RelationalEncoder(nn.Module):
         # training on sampled subgraphs (encode_subgraph); the sampler's edge ids index the buffers above
         self.sampler = NeighborSampler(edge_index, num_entities, parse_fanout(config.fanout)) if config.fanout else None
         widths = [config.width] * config.layers + [out_width]
-        pairs = list(zip(widths[:-1], widths[1:]))
+        pairs = list(pairwise(widths))
         if self.kind == "rgcn":
             self.layers = nn.ModuleList(RelationalGraphConv(a, b, 2 * num_relations, config.num_bases,
                                                             config.num_blocks) for a, b in pairs)

@@ -8,7 +8,7 @@ import torch
 
 import kgtool
 from kgtool.cli.main import main
-from kgtool.config import Config, KGE_MODELS
+from kgtool.config import KGE_MODELS, Config
 from kgtool.errors import ConfigError
 from kgtool.kge.task import KGETask
 from kgtool.relational import RelationalEncoder
