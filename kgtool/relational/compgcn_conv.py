@@ -27,6 +27,8 @@ class CompGCNConv(MessagePassing):
     every edge. Nonlinearity and dropout are left to the stack.
 
     :param num_relations: ``R``, the relations without inverses; edge types lie in ``[0, 2R)``.
+    :param update_relations: false for a last layer, whose relation rows nothing reads: it has
+        no :math:`W_{rel}` (a parameter without gradient would stall DDP) and returns them as given.
 
     Shapes:
         - x: (num_nodes, in_channels); relations: (2R, in_channels)
@@ -34,14 +36,15 @@ class CompGCNConv(MessagePassing):
         - output: (num_nodes, out_channels), (2R, out_channels)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, num_relations: int, composition: str = "sub"):
+    def __init__(self, in_channels: int, out_channels: int, num_relations: int, composition: str = "sub",
+                 update_relations: bool = True):
         super().__init__(aggr="mean")
         self.num_relations = num_relations
         self.compose = COMPOSITIONS[composition]
         self.weight_original = nn.Linear(in_channels, out_channels, bias=False)
         self.weight_inverse = nn.Linear(in_channels, out_channels, bias=False)
         self.weight_self = nn.Linear(in_channels, out_channels, bias=False)
-        self.weight_relation = nn.Linear(in_channels, out_channels, bias=False)
+        self.weight_relation = nn.Linear(in_channels, out_channels, bias=False) if update_relations else None
         self.loop_relation = nn.Parameter(torch.empty(1, in_channels))
         self.bias = nn.Parameter(torch.empty(out_channels))
         self.reset_parameters()
@@ -49,7 +52,8 @@ class CompGCNConv(MessagePassing):
     def reset_parameters(self) -> None:
         super().reset_parameters()
         for linear in (self.weight_original, self.weight_inverse, self.weight_self, self.weight_relation):
-            nn.init.xavier_uniform_(linear.weight)
+            if linear is not None:
+                nn.init.xavier_uniform_(linear.weight)
         nn.init.xavier_uniform_(self.loop_relation)
         nn.init.zeros_(self.bias)
 
@@ -61,7 +65,7 @@ class CompGCNConv(MessagePassing):
                                              size=(len(x), len(x))))
         out = (self.weight_original(directions[0]) + self.weight_inverse(directions[1])
                + self.weight_self(self.compose(x, self.loop_relation)))
-        return out / 3 + self.bias, self.weight_relation(relations)
+        return out / 3 + self.bias, relations if self.weight_relation is None else self.weight_relation(relations)
 
     def message(self, x_j: Tensor, relation: Tensor) -> Tensor:
         """Per edge ``(E, in_channels)``: the source composed with the edge's relation."""

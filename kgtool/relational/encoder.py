@@ -86,7 +86,8 @@ class RelationalEncoder(nn.Module):
         else:
             self.relation_inputs = nn.Parameter(torch.empty(2 * num_relations, config.width))
             nn.init.xavier_uniform_(self.relation_inputs)
-            self.layers = nn.ModuleList(CompGCNConv(a, b, num_relations, config.composition) for a, b in pairs)
+            self.layers = nn.ModuleList(CompGCNConv(a, b, num_relations, config.composition, i < len(pairs) - 1)
+                                        for i, (a, b) in enumerate(pairs))
             self.activation = nn.Tanh()
         self.dropout = nn.Dropout(config.dropout)
 

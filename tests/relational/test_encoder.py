@@ -50,9 +50,7 @@ def test_a_training_step_encodes_once_and_reaches_every_parameter(relational, sc
     task.loss(torch.arange(64), torch.Generator().manual_seed(0)).backward()
     assert calls == [1]
     assert task.model.step_table is None  # nothing kept with gradients after the step
-    for name, parameter in task.model.named_parameters():
-        if name.endswith("weight_relation.weight") and name.startswith("entity_embeddings.layers.1"):
-            continue  # the last CompGCN layer's relation output feeds no message
+    for name, parameter in task.model.named_parameters():  # DDP needs a gradient for each
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
 
 

@@ -101,3 +101,10 @@ def test_rgcn_layer_gradients_equal_pygs_on_a_larger_graph(decomposition):
     pygs = torch.autograd.grad(RGCNConv.forward(conv, x, edge_index, edge_type).square().sum(), list(conv.parameters()))
     for a, b in zip(ours, pygs):
         torch.testing.assert_close(a, b)
+
+
+def test_a_last_compgcn_layer_has_no_relation_weight_and_passes_relations_on():
+    conv = CompGCNConv(4, 6, R, update_relations=False)
+    relations = torch.randn(2 * R, 4)
+    out, same = conv(torch.randn(NUM_NODES, 4), relations, *graph())
+    assert conv.weight_relation is None and same is relations and out.shape == (NUM_NODES, 6)
