@@ -190,3 +190,20 @@ def test_sampled_training_learns_and_resumes_exactly(tmp_path):
                           training={"epochs": 3, "lr": 0.01, "batch_size": 1024, "checkpoint_every": 1})
     reference = assert_resume_is_exact(config, tmp_path, KGETask, 8, "interrupted at epoch 2")
     assert reference.metrics["test"]["mrr"] > 0.3  # random ranking of 135 entities gives about 0.04
+
+
+@pytest.mark.slow
+def test_two_processes_match_one_process(tmp_path):
+    """Under torchrun each rank encodes the whole graph for its share of the batch; DDP averages
+    the gradients, which needs every encoder parameter to get one (dropout off: ranks draw
+    their own masks)."""
+    from tests.test_distributed import KGE_1VSALL, parameters, torchrun
+
+    args = KGE_1VSALL + ["--encoder", "compgcn", "--set", "relational.width=16", "--set", "relational.dropout=0",
+                         "--no-progress"]
+    assert main(["fit", *args, "--output", str(tmp_path / "one")]) == 0
+    two = torchrun(["fit", *args, "--output", str(tmp_path / "two")])
+    assert two.returncode == 0, two.stderr[-3000:]
+    one_parameters, two_parameters = parameters(tmp_path / "one"), parameters(tmp_path / "two")
+    for key, value in one_parameters.items():
+        torch.testing.assert_close(two_parameters[key], value, atol=5e-4, rtol=0)
