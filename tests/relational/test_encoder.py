@@ -193,17 +193,14 @@ def test_sampled_training_learns_and_resumes_exactly(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_process(tmp_path):
+def test_two_processes_match_one_process(tmp_path, shared_data):
     """Under torchrun each rank encodes the whole graph for its share of the batch; DDP averages
     the gradients, which needs every encoder parameter to get one (dropout off: ranks draw
     their own masks)."""
-    from tests.test_distributed import KGE_1VSALL, parameters, torchrun
+    from tests.test_distributed import KGE_1VSALL
+    from tests.test_distributed import (
+        test_two_processes_match_one_process as two_match_one,
+    )
 
-    args = KGE_1VSALL + ["--encoder", "compgcn", "--set", "relational.width=16", "--set", "relational.dropout=0",
-                         "--no-progress"]
-    assert main(["fit", *args, "--output", str(tmp_path / "one")]) == 0
-    two = torchrun(["fit", *args, "--output", str(tmp_path / "two")])
-    assert two.returncode == 0, two.stderr[-3000:]
-    one_parameters, two_parameters = parameters(tmp_path / "one"), parameters(tmp_path / "two")
-    for key, value in one_parameters.items():
-        torch.testing.assert_close(two_parameters[key], value, atol=5e-4, rtol=0)
+    two_match_one(tmp_path, shared_data, KGE_1VSALL + ["--encoder", "compgcn", "--set", "relational.width=16",
+                                                       "--set", "relational.dropout=0"])
