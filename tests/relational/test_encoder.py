@@ -197,10 +197,8 @@ def test_two_processes_match_one_process(tmp_path, shared_data):
     """Under torchrun each rank encodes the whole graph for its share of the batch; DDP averages
     the gradients, which needs every encoder parameter to get one (dropout off: ranks draw
     their own masks)."""
-    from tests.test_distributed import KGE_1VSALL
-    from tests.test_distributed import (
-        test_two_processes_match_one_process as two_match_one,
-    )
+    from tests import test_distributed
 
-    two_match_one(tmp_path, shared_data, KGE_1VSALL + ["--encoder", "compgcn", "--set", "relational.width=16",
-                                                       "--set", "relational.dropout=0"])
+    args = test_distributed.KGE_1VSALL + ["--encoder", "compgcn", "--set", "relational.width=16",
+                                          "--set", "relational.dropout=0"]
+    test_distributed.test_two_processes_match_one_process(tmp_path, shared_data, args)
