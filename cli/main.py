@@ -12,7 +12,8 @@ import sys
 
 from kgtool import distributed
 from kgtool.cli import answers
-from kgtool.config import GNN_MODELS, IMAGE_ENCODERS, KGE_MODELS, TEXT_ENCODERS, Config, read_yaml, resolve_config
+from kgtool.config import (GNN_MODELS, IMAGE_ENCODERS, KGE_MODELS, RELATIONAL_ENCODERS, TEXT_ENCODERS, Config,
+                           read_yaml, resolve_config)
 from kgtool.errors import KGToolError
 from kgtool.hyperparameter_search import PRUNERS
 
@@ -47,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--epochs", type=int, help="shortcut for --set training.epochs=N")
     fit.add_argument("--batch-size", type=int, help="shortcut for --set training.batch_size=N")
     fit.add_argument("--sampler", choices=("full", "neighbor", "saint"), help="GNN batches (shortcut for gnn.sampler)")
-    fit.add_argument("--fanout", help="GNN neighbours per layer, e.g. 10,10 (shortcut for gnn.fanout)")
+    fit.add_argument("--fanout", help="GNN neighbours per layer, e.g. 10,10 (shortcut for gnn.fanout; with --encoder "
+                                      "for relational.fanout: sampled subgraphs per training step)")
+    fit.add_argument("--encoder", choices=RELATIONAL_ENCODERS[1:],
+                     help="KGE entities by message passing over the training triples (shortcut for relational.encoder)")
     fit.add_argument("--text", help="entity<TAB>text file of the entities/nodes (shortcut for encoders.text)")
     fit.add_argument("--text-encoder", choices=TEXT_ENCODERS, help="shortcut for encoders.text_encoder")
     fit.add_argument("--images", help="image folder or .npy array of the entities/nodes (shortcut for encoders.images)")
@@ -97,7 +101,8 @@ def fit_config(args: argparse.Namespace) -> Config:
     """Defaults < the model's defaults < --config file < flags < --set."""
     flags = {"model.name": args.model, "data.dataset": args.dataset, "data.data_dir": args.data_dir,
              "training.epochs": args.epochs, "training.batch_size": args.batch_size,
-             "gnn.sampler": args.sampler, "gnn.fanout": args.fanout,
+             "gnn.sampler": args.sampler, "relational.encoder": args.encoder,
+             "relational.fanout" if args.encoder else "gnn.fanout": args.fanout,
              "encoders.text": args.text, "encoders.text_encoder": args.text_encoder,
              "encoders.images": args.images, "encoders.image_encoder": args.image_encoder,
              "training.progress": False if args.no_progress else None}

@@ -24,6 +24,8 @@ GNN_MODELS = ("gcn", "gat", "sage")
 TEXT_ENCODERS = ("none", "bow", "lstm", "gru", "transformer", "pretrained")  # names in kgtool.encoders.ENCODERS
 IMAGE_ENCODERS = ("none", "cnn", "vit", "torchvision", "diffusion", "vae")
 FUSIONS = ("concat", "gated", "residual")  # see kgtool.encoders.MultimodalEmbedding
+RELATIONAL_ENCODERS = ("none", "rgcn", "compgcn", "lte")  # see kgtool.relational.RelationalEncoder
+COMPOSITIONS = ("sub", "mult", "corr")  # names in kgtool.relational.composition.COMPOSITIONS
 DEFAULT_BATCH_SIZE = 512  # training.batch_size when none is given (full-graph GNNs: all examples)
 
 # Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
@@ -152,11 +154,28 @@ class EncodersConfig:
 
 
 @dataclass
+class RelationalConfig:
+    """Entity representations by message passing over the training triples (KGE models)."""
+
+    encoder: str = "none"  # none (an entity table) | rgcn | compgcn | lte (the same stack without messages)
+    layers: int = 2  # message-passing layers; the last outputs the score function's entity rows
+    width: int = 64  # width of the input entity table and of hidden layers
+    dropout: float = 0.1  # dropout after each hidden layer
+    composition: str = "sub"  # compgcn: sub | mult | corr (circular correlation)
+    num_bases: Optional[int] = None  # rgcn: basis decomposition of the relation weights; None: one weight each
+    num_blocks: Optional[int] = None  # rgcn: block-diagonal relation weights of this many blocks
+    # training steps on sampled subgraphs: incoming edges per entity at each hop (one per layer, -1: all),
+    # e.g. "10,5"; None: the full graph every step (needed by 1vsall/kvsall)
+    fanout: Optional[str] = None
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     gnn: GNNConfig = field(default_factory=GNNConfig)
     data: DataConfig = field(default_factory=DataConfig)
     encoders: EncodersConfig = field(default_factory=EncodersConfig)
+    relational: RelationalConfig = field(default_factory=RelationalConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
@@ -192,6 +211,7 @@ class Config:
             self.validate_values()
             self._validate_combinations()
             self._validate_encoders()
+            self._validate_relational()
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 
@@ -307,6 +327,52 @@ class Config:
                               "it needs encoders.structural=true")
         if e.enabled and self.training.sparse:
             raise ConfigError("training.sparse needs plain embedding tables; encoders have dense gradients")
+
+    def _validate_relational(self) -> None:
+        g, m = self.relational, self.model
+        _choice("relational.encoder", g.encoder, RELATIONAL_ENCODERS)
+        _choice("relational.composition", g.composition, COMPOSITIONS)
+        for name, value in [("relational.layers", g.layers), ("relational.width", g.width),
+                            ("relational.num_bases", g.num_bases or 1), ("relational.num_blocks", g.num_blocks or 1)]:
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        if not 0 <= g.dropout < 1:
+            raise ConfigError(f"relational.dropout must be in [0, 1), got {g.dropout}")
+        if g.encoder == "none":
+            return
+        if m.name in GNN_MODELS:
+            raise ConfigError(f"relational.encoder={g.encoder} feeds a KGE score function; model.name={m.name} is a GNN")
+        if self.training.sparse:
+            raise ConfigError("training.sparse needs plain embedding tables; relational encoders have dense gradients")
+        if g.encoder != "rgcn":
+            for name in ("num_bases", "num_blocks"):
+                if getattr(g, name) is not None:
+                    raise ConfigError(f"relational.{name} decomposes R-GCN weights; relational.encoder={g.encoder} has "
+                                      f"none. Unset it or choose relational.encoder=rgcn")
+        if g.num_bases is not None and g.num_blocks is not None:
+            raise ConfigError("relational.num_bases and relational.num_blocks are two decompositions; choose one")
+        if g.fanout is not None:
+            self._validate_relational_fanout()
+        entity_width = m.dim * (2 if m.name in ("complex", "rotate") else 1)
+        if g.num_blocks is not None and (g.width % g.num_blocks or entity_width % g.num_blocks):
+            raise ConfigError(f"relational.num_blocks={g.num_blocks} must divide relational.width={g.width} and the "
+                              f"entity width of {m.name} with model.dim={m.dim} ({entity_width})")
+
+    def _validate_relational_fanout(self) -> None:
+        g = self.relational
+        try:
+            hops = len(parse_fanout(g.fanout))
+        except ValueError as error:
+            raise ConfigError(f"relational.{error}") from None
+        if hops != g.layers:
+            raise ConfigError(f"relational.fanout={g.fanout} has {hops} hops but relational.layers={g.layers}; "
+                              f"give one fanout per layer")
+        if g.encoder == "lte":
+            raise ConfigError("relational.fanout samples neighbourhoods; relational.encoder=lte passes no messages")
+        if self.training.scoring != "negatives":
+            raise ConfigError(f"relational.fanout samples the neighbourhoods of a batch's entities; "
+                              f"training.scoring={self.training.scoring} scores all of them. Use the full graph "
+                              f"(no fanout) or training.scoring=negatives")
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -453,6 +519,17 @@ def _locate(key: str, values: dict) -> tuple[str, str]:
         reason = "unknown key" if not owners else f"ambiguous key (in {', '.join(owners)})"
         raise ConfigError(f"--set {key}: {reason}; write it as section.key")
     return owners[0], key
+
+
+def parse_fanout(text: str) -> list[int]:
+    """``"15,10"`` -> ``[15, 10]``."""
+    try:
+        fanout = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"fanout '{text}' must be comma-separated integers, e.g. 15,10") from None
+    if any(k == 0 or k < -1 for k in fanout):
+        raise ValueError(f"fanout '{text}': each entry must be positive or -1 (all neighbours)")
+    return fanout
 
 
 def _choice(name: str, value: Any, allowed: tuple) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Callable
 
 import torch
@@ -27,6 +28,10 @@ class KGEModel(nn.Module):
         needs, e.g. a :class:`~kgtool.encoders.MultimodalEmbedding`: a module mapping entity ids
         ``(*s,)`` to rows ``(*s, width)`` with ``encode_all() -> (num_entities, width)``. It
         replaces the entity table (``entity_embeddings`` is then that module); None: a table.
+        An encoder with ``whole_graph = True`` (a :class:`~kgtool.relational.RelationalEncoder`,
+        whose rows depend on each other) is always asked for all rows; within
+        :meth:`encoding_once` it encodes once for all lookups (or, with a ``sampler``, encodes
+        the step's entities from their sampled subgraphs).
     """
 
     def __init__(self, config: ModelConfig, num_entities: int, num_relations: int,
@@ -47,6 +52,9 @@ class KGEModel(nn.Module):
         else:
             self.entity_embeddings = entity_encoder(width)
         self.encoded = entity_encoder is not None
+        self.whole_graph = getattr(self.entity_embeddings, "whole_graph", False)
+        self.step_table = None  # rows of all entities (or of step_ids), with gradients, within encoding_once()
+        self.step_ids = None  # sorted entity ids of step_table's rows when the step samples subgraphs
         self.relation_embeddings = nn.Embedding(relation_rows, self.interaction.relation_width, sparse=sparse)
         self.encoded_table = None  # all entities' rows, kept while the model is in eval mode
         self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "encoded_table", None))
@@ -67,11 +75,34 @@ class KGEModel(nn.Module):
         self.encoded_table = None  # parameters may change from here on
         return super().train(mode)
 
+    @contextmanager
+    def encoding_once(self, entity_ids: Tensor | None = None, generator: torch.Generator | None = None):
+        """Within the block (a training step), a ``whole_graph`` encoder encodes all entities
+        once, with gradients, and every lookup takes rows of that table; otherwise a no-op.
+
+        An encoder with a ``sampler`` encodes only the distinct ``entity_ids`` (any shape: every
+        entity the step looks up), each from its neighbourhood sampled with ``generator``.
+        """
+        if not self.whole_graph:
+            yield
+            return
+        if getattr(self.entity_embeddings, "sampler", None) is not None and entity_ids is not None:
+            self.step_ids = torch.unique(entity_ids)
+            self.step_table = self.entity_embeddings.encode_subgraph(self.step_ids, generator)
+        else:
+            self.step_table = self.entity_embeddings.encode_all()
+        try:
+            yield
+        finally:
+            self.step_table = self.step_ids = None
+
     def entities(self, ids: Tensor) -> Tensor:
         """Formula inputs for entity ids of any shape ``(*s,)`` -> ``(*s, dim)``, or
         ``(*s, dim, 2)`` for complex models."""
-        if self.encoded_table is not None and not torch.is_grad_enabled():
-            return self.interaction.entities(self.encoded_table[ids])
+        if self.step_ids is not None:
+            return self.interaction.entities(self.step_table[torch.searchsorted(self.step_ids, ids.contiguous())])
+        if self.whole_graph or (self.encoded_table is not None and not torch.is_grad_enabled()):
+            return self.interaction.entities(self._all_rows()[ids])
         return self.interaction.entities(self.entity_embeddings(ids))
 
     def relations(self, ids: Tensor) -> Tensor:
@@ -84,13 +115,19 @@ class KGEModel(nn.Module):
         prediction) once, kept until ``train()``, ``eval()`` or ``load_state_dict``; in training
         (1vsall, kvsall) on every call, so that gradients reach the encoder.
         """
+        return self.interaction.entities(self._all_rows())
+
+    def _all_rows(self) -> Tensor:
+        """Stored rows of all entities ``(num_entities, entity_width)`` (see :meth:`all_entities`)."""
+        if self.step_table is not None and self.step_ids is None:
+            return self.step_table
         if not self.encoded:
-            return self.interaction.entities(self.entity_embeddings.weight)
+            return self.entity_embeddings.weight
         if self.training or torch.is_grad_enabled():
-            return self.interaction.entities(self.entity_embeddings.encode_all())
+            return self.entity_embeddings.encode_all()
         if self.encoded_table is None:
             self.encoded_table = self.entity_embeddings.encode_all()
-        return self.interaction.entities(self.encoded_table)
+        return self.encoded_table
 
     def inverse(self, relations: Tensor) -> Tensor:
         return relations + self.num_relations

@@ -29,6 +29,7 @@ from kgtool.evaluation.ranking import evaluate_link_prediction
 from kgtool.kge import losses
 from kgtool.kge.model import KGEModel
 from kgtool.kge.negatives import CorruptionSampler, head_corruption_probability
+from kgtool.relational.encoder import relational_encoder
 
 
 class KGETask:
@@ -41,6 +42,10 @@ class KGETask:
         # with encoders, entities are represented from their text/images, at the width the model asks for
         entity_encoder = (partial(multimodal_from_files, dataset.entities, **dataclasses.asdict(config.encoders))
                           if config.encoders.enabled else None)
+        if config.relational.encoder != "none":  # message passing over the training triples, fed by the above
+            entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
+                                                dataset.num_relations, entity_encoder,
+                                                config.evaluation.memory_budget_mb)
         self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
                               reciprocal=self.training.reciprocal, sparse=self.training.sparse,
                               compile=self.training.compile, entity_encoder=entity_encoder)
@@ -96,12 +101,22 @@ class KGETask:
         return len(self.queries)
 
     def loss(self, example_ids: Tensor, generator: torch.Generator) -> Tensor:
-        """Loss of the training examples ``example_ids`` ``(b,)``; a scalar."""
+        """Loss of the training examples ``example_ids`` ``(b,)``; a scalar. Negatives are drawn
+        first, so that a relational encoder can encode every entity of the step at once."""
         device = self.model.relation_embeddings.weight.device
         batch = self.queries[example_ids].to(device)
+        negatives = None
+        if self.training.scoring == "negatives":
+            negatives = tuple(x.to(device) for x in self.sampler.sample(batch.cpu(), generator))
+        entity_ids = [batch[:, 0::2].flatten()] + ([negatives[1].flatten()] if negatives else [])
+        with self.model.encoding_once(torch.cat(entity_ids), generator):
+            return self._loss(example_ids, batch, negatives)
+
+    def _loss(self, example_ids: Tensor, batch: Tensor, negatives: tuple[Tensor, Tensor] | None) -> Tensor:
+        device = batch.device
         if self.training.scoring == "negatives":
             weights = self.weights[example_ids].to(device) if self.weights is not None else None
-            loss = self._negative_sampling_loss(batch, generator, weights)
+            loss = self._negative_sampling_loss(batch, negatives, weights)
         else:
             anchors, relations = batch[:, 0], batch[:, 1]
             scores = self.score_queries(anchors, relations)
@@ -131,9 +146,10 @@ class KGETask:
             scores[head] = self.model.score_heads(relations[head] - R, anchors[head])
         return scores
 
-    def _negative_sampling_loss(self, positives: Tensor, generator: torch.Generator, weights: Tensor | None) -> Tensor:
-        corrupt_head, entities = self.sampler.sample(positives.cpu(), generator)
-        corrupt_head, entities = corrupt_head.to(positives.device), entities.to(positives.device)
+    def _negative_sampling_loss(self, positives: Tensor, negatives: tuple[Tensor, Tensor],
+                                weights: Tensor | None) -> Tensor:
+        """``negatives``: which side each row corrupts ``(b,)`` and the entities ``(b, k)`` or ``(1, k)``."""
+        corrupt_head, entities = negatives
         h, r, t = positives.unbind(dim=1)
         negative = positives.new_empty((len(positives), entities.shape[1]), dtype=torch.float)
 

@@ -22,6 +22,8 @@ from torch_geometric.sampler import BaseSampler, EdgeSamplerInput, NegativeSampl
 from torch_geometric.sampler.neighbor_sampler import edge_sample
 import torch_geometric.typing
 
+from kgtool.config import parse_fanout  # noqa: F401 (kgtool.sampling's name for it)
+
 
 class IncomingCSR:
     """The graph's incoming edges grouped by target node, built once.
@@ -159,17 +161,6 @@ class NeighborSampler(BaseSampler):
             torch.manual_seed(seed)
             return edge_sample(index, lambda nodes, _time: self.sample(nodes), self.csr.num_nodes,
                                disjoint=False, neg_sampling=neg_sampling)
-
-
-def parse_fanout(text: str) -> list[int]:
-    """``"15,10"`` -> ``[15, 10]``."""
-    try:
-        fanout = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise ValueError(f"fanout '{text}' must be comma-separated integers, e.g. 15,10") from None
-    if any(k == 0 or k < -1 for k in fanout):
-        raise ValueError(f"fanout '{text}': each entry must be positive or -1 (all neighbours)")
-    return fanout
 
 
 def make_node_loader(data: Data, input_nodes: Tensor, fanout: list[int], batch_size: int, shuffle: bool = False,

@@ -1,0 +1,173 @@
+"""RelationalEncoder: entity representations by R-GCN or CompGCN message passing, for any
+KGE score function (plugged into :class:`~kgtool.kge.model.KGEModel` as its entity encoder)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import pairwise
+
+import torch
+from torch import Tensor, nn
+
+from kgtool.config import RelationalConfig, parse_fanout
+from kgtool.relational.compgcn_conv import CompGCNConv
+from kgtool.relational.message_graph import message_graph
+from kgtool.relational.rgcn_conv import RelationalGraphConv
+from kgtool.sampling.neighbor import NeighborSampler
+
+
+class LinearTransform(nn.Linear):
+    """A layer of LTE (Zhang et al., 2022, "Rethinking graph convolutional networks in knowledge
+    graph completion"): the linear map of a GNN layer without its messages, the ablation that
+    tells what message passing adds. Shapes: x (n, in) -> (n, out); the edges are ignored."""
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
+        return super().forward(x)
+
+
+class RelationalEncoder(nn.Module):
+    """A stack of R-GCN or CompGCN layers over the message graph of the training triples (or,
+    ``lte``, of :class:`LinearTransform` layers that pass no messages).
+
+    The input rows are an entity table (``nn.Embedding``) or any module with ``encode_all()``
+    (the text/image encoders). Hidden layers are followed by an activation (ReLU for R-GCN, tanh
+    for CompGCN and LTE, as in their papers) and dropout; the last layer outputs the rows the score
+    function takes. CompGCN also carries relation rows (``2R``: relations and inverses) through
+    its layers for its messages; the score function keeps its own relation table, so that every
+    interaction (RotatE's phases included) and reciprocal training work unchanged.
+
+    Each entity's row depends on its neighbourhood, so the stack encodes all entities together
+    (``whole_graph``): :class:`~kgtool.kge.model.KGEModel` calls :meth:`encode_all` once per
+    training step and once per evaluation. Without gradients (evaluation) each layer runs over
+    chunks of target entities with about ``max_edges`` incoming edges each, so that messages
+    take ``O(max_edges · width)`` memory, not ``O(num_edges · width)``.
+
+    R-GCN layers are PyG's ``RGCNConv`` (mean over each relation's neighbours, plus a root
+    weight) with a faster pure-torch forward (:class:`RelationalGraphConv`); ``FastRGCNConv``
+    would gather an ``(in, out)`` weight per edge.
+
+    With ``config.fanout`` training steps encode only the step's entities, each from its sampled
+    k-hop neighbourhood (:meth:`encode_subgraph`, the pure-torch
+    :class:`~kgtool.sampling.neighbor.NeighborSampler` on the typed message graph).
+
+    :param inputs: the input rows ``(num_entities, config.width)``
+    :param edge_index: shape: (2, num_edges), from :func:`message_graph`
+    :param edge_type: shape: (num_edges,), in ``[0, 2 * num_relations)``
+    :param out_width: width of the output rows (the score function's entity width)
+    :param max_edges: edges per chunk of inference without gradients
+
+    Shapes:
+        - ids: (*s,) -> (*s, out_width); encode_all: () -> (num_entities, out_width)
+    """
+
+    whole_graph = True
+
+    def __init__(self, config: RelationalConfig, inputs: nn.Module, edge_index: Tensor, edge_type: Tensor,
+                 num_entities: int, num_relations: int, out_width: int, max_edges: int = 2**20):
+        super().__init__()
+        self.inputs = inputs
+        self.kind = config.encoder
+        self.max_edges = max_edges
+        order = torch.argsort(edge_index[1], stable=True)  # by target, so that a chunk of targets is a slice
+        edge_index, edge_type = edge_index[:, order], edge_type[order]
+        self.register_buffer("edge_index", edge_index, persistent=False)  # rebuilt from the dataset
+        self.register_buffer("edge_type", edge_type, persistent=False)
+        # training on sampled subgraphs (encode_subgraph); the sampler's edge ids index the buffers above
+        self.sampler = NeighborSampler(edge_index, num_entities, parse_fanout(config.fanout)) if config.fanout else None
+        widths = [config.width] * config.layers + [out_width]
+        pairs = list(pairwise(widths))
+        if self.kind == "rgcn":
+            self.layers = nn.ModuleList(RelationalGraphConv(a, b, 2 * num_relations, config.num_bases,
+                                                            config.num_blocks) for a, b in pairs)
+            self.activation = nn.ReLU()
+        elif self.kind == "lte":
+            self.layers = nn.ModuleList(LinearTransform(a, b) for a, b in pairs)
+            self.activation = nn.Tanh()
+        else:
+            self.relation_inputs = nn.Parameter(torch.empty(2 * num_relations, config.width))
+            nn.init.xavier_uniform_(self.relation_inputs)
+            self.layers = nn.ModuleList(CompGCNConv(a, b, num_relations, config.composition, i < len(pairs) - 1)
+                                        for i, (a, b) in enumerate(pairs))
+            self.activation = nn.Tanh()
+        self.dropout = nn.Dropout(config.dropout)
+
+    def input_rows(self) -> Tensor:
+        if isinstance(self.inputs, nn.Embedding):
+            return self.inputs.weight
+        return self.inputs.encode_all()
+
+    def encode_all(self) -> Tensor:
+        """All entities' output rows ``(num_entities, out_width)``, layer by layer over the whole graph."""
+        return self._run(self.input_rows(), self.edge_index, self.edge_type)
+
+    def encode_subgraph(self, seeds: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Output rows ``(b, out_width)`` of distinct entities ``seeds`` ``(b,)``, computed on
+        their sampled neighbourhood: ``fanout[i]`` incoming edges per entity at hop ``i`` (all
+        with ``-1``: then the rows equal :meth:`encode_all`'s), drawn from ``generator``."""
+        self.sampler.generator = generator
+        sample = self.sampler.sample(seeds.cpu())
+        device = self.edge_type.device
+        nodes, edges = sample.node.to(device), sample.edge.to(device)
+        edge_index = torch.stack([sample.row, sample.col]).to(device)
+        return self._run(self.inputs(nodes), edge_index, self.edge_type[edges])[:len(seeds)]
+
+    def _run(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
+        """The stack on a graph whose edges are grouped by target: ``(n, width)`` -> ``(n, out_width)``."""
+        relations = self.relation_inputs if self.kind == "compgcn" else None
+        for i, layer in enumerate(self.layers):
+            x, relations = self._layer(layer, x, relations, edge_index, edge_type)
+            if i < len(self.layers) - 1:
+                x = self.dropout(self.activation(x))
+        return x
+
+    def _layer(self, layer: nn.Module, x: Tensor, relations: Tensor | None, edge_index: Tensor,
+               edge_type: Tensor) -> tuple[Tensor, Tensor | None]:
+        """One layer: ``(n, in)`` -> ``(n, out)`` (and CompGCN's relations); without gradients,
+        target chunk by target chunk."""
+        if torch.is_grad_enabled() or self.kind == "lte" or len(edge_type) <= self.max_edges:
+            return self._layer_on(layer, x, relations, edge_index, edge_type)
+        outputs = []
+        for targets, edges in self._chunks(edge_index[1], len(x)):
+            out, new_relations = self._layer_on(layer, x, relations, edge_index[:, edges], edge_type[edges])
+            outputs.append(out[targets])  # exact for these targets: all their incoming edges took part
+        return torch.cat(outputs), new_relations
+
+    @staticmethod
+    def _layer_on(layer: nn.Module, x: Tensor, relations: Tensor | None, edge_index: Tensor, edge_type: Tensor):
+        if relations is None:
+            return layer(x, edge_index, edge_type), None
+        return layer(x, relations, edge_index, edge_type)
+
+    def _chunks(self, targets: Tensor, num_nodes: int) -> list[tuple[slice, slice]]:
+        """Consecutive target ranges and the slices of their incoming edges (``targets`` ``(E,)``
+        sorted); a chunk holds the targets whose edges start within one ``max_edges`` window."""
+        ptr = torch.zeros(num_nodes + 1, dtype=torch.long)
+        torch.cumsum(torch.bincount(targets.cpu(), minlength=num_nodes), dim=0, out=ptr[1:])
+        _, sizes = torch.unique_consecutive(ptr[:-1] // self.max_edges, return_counts=True)
+        ends = torch.cumsum(sizes, dim=0).tolist()
+        starts = [0] + ends[:-1]
+        return [(slice(a, b), slice(int(ptr[a]), int(ptr[b]))) for a, b in zip(starts, ends)]
+
+    def forward(self, ids: Tensor) -> Tensor:
+        return self.encode_all()[ids]
+
+
+def relational_encoder(config: RelationalConfig, train: Tensor, num_entities: int, num_relations: int,
+                       inputs: Callable[[int], nn.Module] | None = None,
+                       memory_budget_mb: int = 512) -> Callable[[int], RelationalEncoder]:
+    """The ``entity_encoder`` factory of a :class:`~kgtool.kge.model.KGEModel`: width -> encoder.
+
+    :param train: shape: (n, 3), the training triples: the only ones the message graph holds
+    :param inputs: builds the input rows' module from a width (text/image encoders); None: a table
+    :param memory_budget_mb: inference keeps a layer's messages within about this much (float32
+        messages, their compositions and the aggregation's buffers: four copies)
+    """
+    edge_index, edge_type = message_graph(train, num_relations)
+
+    def build(out_width: int) -> RelationalEncoder:
+        rows = inputs(config.width) if inputs is not None else nn.Embedding(num_entities, config.width)
+        max_edges = max(1, memory_budget_mb * 2**20 // (4 * 4 * max(config.width, out_width)))
+        return RelationalEncoder(config, rows, edge_index, edge_type, num_entities, num_relations, out_width,
+                                 max_edges)
+
+    return build
