@@ -24,7 +24,7 @@ def add_commands(commands) -> None:
     predict.add_argument("--tail", help="known tail")
     predict.add_argument("--queries", metavar="FILE", help="TSV of queries head<TAB>relation<TAB>tail, '?' asked")
     predict.add_argument("--triples", metavar="FILE", help="TSV of triples to score")
-    predict.add_argument("--top", type=int, default=10)
+    predict.add_argument("--top", type=int, help="answers per query (default: 10)")
     predict.add_argument("--filter", action="store_true", help="drop known answers (in train/valid/test)")
     predict.add_argument("--format", choices=FORMATS, default="table")
     predict.set_defaults(command=run_predict)
@@ -73,12 +73,14 @@ def run_predict(args: argparse.Namespace) -> int:
     if not (args.queries or args.triples) and sum(given) != 2:
         raise KGToolError("predict needs two of --head/--relation/--tail (the third is asked), "
                           "or --queries FILE, or --triples FILE")
+    if args.triples and (args.filter or args.top is not None):
+        raise KGToolError("--triples scores the given triples: --top and --filter apply to queries only")
     run = kgtool.load(args.run_dir)
     if args.triples:
         print(format_scored(run.score_triples(read_queries(args.triples, asked=False)), args.format))
         return 0
     queries = read_queries(args.queries) if args.queries else [Query(args.head, args.relation, args.tail)]
-    answers = run.predict(queries, args.top, filter_known=args.filter)
+    answers = run.predict(queries, args.top if args.top is not None else 10, filter_known=args.filter)
     print(format_answers(queries, answers, args.format, run.dataset.entity_text))
     return 0
 
@@ -99,6 +101,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     if RunFolder(args.dataset).config_path.is_file():
         import kgtool
 
+        if args.data_dir or args.split != "all":
+            raise KGToolError("analyze RUN reads the run's own dataset and ranks its test split: "
+                              "--data-dir and --split apply to a dataset name")
         report = kgtool.load(args.dataset).analyze("test", args.min_support, args.min_confidence)
     else:
         report = dataset_patterns(load_kg(args.dataset, args.data_dir), args.split, args.min_support,

@@ -110,3 +110,15 @@ def test_analyze_a_run_adds_test_metrics_per_category_and_pattern(run_dir, capsy
     assert {"mrr", "hits@10", "head", "tail", "num_triples"} <= set(categories["N-N"])
     assert main(["analyze", str(run_dir)]) == 0
     assert "N-N " in capsys.readouterr().out.split("t-mrr")[1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["predict", "{run}", "--triples", "{file}", "--top", "3"], "--top and --filter apply to queries only"),
+    (["predict", "{run}", "--triples", "{file}", "--filter"], "--top and --filter apply to queries only"),
+    (["analyze", "{run}", "--split", "train"], "--data-dir and --split apply to a dataset name"),
+])
+def test_options_that_do_not_apply_are_refused(run_dir, tmp_path, capsys, argv, message):
+    triples = tmp_path / "t.tsv"
+    triples.write_text("brazil\tembassy\tusa\n")
+    assert main([a.format(run=run_dir, file=triples) for a in argv]) == 2
+    assert message in capsys.readouterr().err
