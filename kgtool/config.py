@@ -459,10 +459,10 @@ def _assign(section, section_name: str, key: str, value: Any, source: str) -> No
     if key not in hints:
         known = ", ".join(hints)
         raise ConfigError(f"{source}: unknown key '{section_name}.{key}' (known: {known})")
-    setattr(section, key, _coerce(value, hints[key], f"{source}: {section_name}.{key}"))
+    setattr(section, key, coerce_value(value, hints[key], f"{source}: {section_name}.{key}"))
 
 
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
+def coerce_value(value: Any, annotation: Any, where: str) -> Any:
     """Return ``value`` as ``annotation`` (int, float, bool, str or Optional of one), or raise.
 
     Numbers may come as text: YAML 1.1 (PyYAML) reads ``1e-3`` as a string, so every literal

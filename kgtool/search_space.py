@@ -15,14 +15,13 @@ so an unknown key, a bad range or a value the config refuses is one error naming
 from __future__ import annotations
 
 import dataclasses
-import math
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kgtool.config import Config, merge, read_yaml
+from kgtool.config import Config, coerce_value, merge, read_yaml
 from kgtool.errors import ConfigError
 
 
@@ -173,21 +172,8 @@ def _field_type(key: str, source: str) -> type:
 
 
 def _typed(value: Any, kind: type, where: str) -> Any:
-    """``value`` as a number when ``kind`` is int or float, read from a string if need be (YAML
+    """``value`` as a number when ``kind`` is int or float, read as the config reads numbers (YAML
     leaves ``1e-4`` a string); other values pass as they are, for the config to check."""
-    if kind not in (int, float) or isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if kind not in (int, float) or isinstance(value, bool):
         return value
-    number = value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            number = int(text) if kind is int and text.lstrip("+-").replace("_", "").isdigit() else float(text)
-        except ValueError:
-            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
-    if kind is float:
-        return float(number)
-    if not float(number).is_integer():
-        raise ConfigError(f"{where}: expected an integer, got {value!r}")
-    return int(number)
+    return coerce_value(value, kind, where)
