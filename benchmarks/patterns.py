@@ -24,6 +24,7 @@ planted pattern, and the same for UMLS with its tuned configs when ``--umls`` is
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import sys
 import tempfile
@@ -31,16 +32,15 @@ import time
 from pathlib import Path
 
 import torch
-
 from machine import machine_facts
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import kgtool  # noqa: E402
-from kgtool.data.kg import KGDataset  # noqa: E402
-from kgtool.data.patterns import dataset_patterns  # noqa: E402
-from kgtool.evaluation.ranking import group_metrics, link_prediction_ranks  # noqa: E402
+import kgtool
+from kgtool.data.kg import KGDataset
+from kgtool.data.patterns import dataset_patterns
+from kgtool.evaluation.ranking import group_metrics, link_prediction_ranks
 
 MODELS = ("transe", "distmult", "complex", "rotate")
 PERSONS, CITIES, COUNTRIES, GROUPS = 300, 40, 10, 20
@@ -89,7 +89,7 @@ def synthetic_kg(seed: int = 0) -> KGDataset:
         train.append((person, "born_in", city))
         add([(person, "nationality", country_of[city])])
         add([(groups[cities.index(city) // 2], "has_member", person)])
-    parent = {unit: rng.choice(upper) for upper, lower in zip(levels, levels[1:]) for unit in lower}
+    parent = {unit: rng.choice(upper) for upper, lower in itertools.pairwise(levels) for unit in lower}
     for unit, above in parent.items():
         train.append((unit, "part_of", above))
         while above in parent:  # transitive: each farther ancestor follows from the chain in train
