@@ -37,7 +37,7 @@ def entity_embeddings(run) -> tuple[Tensor, list[str]]:
     """``(num_entities, width)`` float rows in id order (on the CPU) and the labels."""
     if hasattr(run.model, "all_entities"):
         with evaluation_mode(run.model):
-            return as_rows(run.model.all_entities()).cpu(), list(run.dataset.entities)
+            return as_rows(run.model.all_entities()).detach().cpu(), list(run.dataset.entities)  # DistMult: the weight
     return gnn_node_representations(run.task), [str(i) for i in range(run.dataset.num_nodes)]
 
 

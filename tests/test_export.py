@@ -56,6 +56,18 @@ def test_tsv_and_projector_files_give_the_same_rows_back(complex_run, tmp_path, 
     assert (tmp_path / "metadata.tsv").read_text().splitlines() == labels == complex_run.dataset.entities
 
 
+def test_real_model_exports_its_weights_as_files(tmp_path):
+    """DistMult's entity rows are its trained weight itself (a parameter), not a computed tensor."""
+    run = kgtool.fit(small_config(model={"name": "distmult", "dim": 4}, training={"epochs": 1}),
+                     output=tmp_path / "run", dataset=random_dataset())
+    for style in ("npy", "tsv"):
+        run.export(tmp_path / style, style)
+    weight = run.model.entity_embeddings.weight.detach().numpy()
+    np.testing.assert_array_equal(np.load(tmp_path / "npy" / "entity_embeddings.npy"), weight)
+    np.testing.assert_array_equal(
+        np.loadtxt(tmp_path / "tsv" / "entity_embeddings.tsv", delimiter="\t", dtype=np.float32), weight)
+
+
 def test_encoder_runs_export_the_encoded_entities(tmp_path):
     dataset = random_dataset()
     text = tmp_path / "text.txt"
