@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
 from contextlib import contextmanager
 from typing import Callable
 
@@ -10,6 +12,17 @@ from torch import Tensor, nn
 
 from kgtool.config import ModelConfig
 from kgtool.kge.interactions import INTERACTIONS
+
+log = logging.getLogger("kgtool")
+
+
+def compiled_or_eager(function: Callable) -> Callable:
+    """``torch.compile(function)``, or ``function`` itself with one log line when there is no GPU
+    and no C++ compiler for inductor's CPU kernels (compiling would fail at the first call)."""
+    if not torch.cuda.is_available() and not any(shutil.which(c) for c in ("c++", "g++", "clang++", "cl")):
+        log.warning("training.compile: no C++ compiler found (c++, g++, clang++); scoring runs eagerly")
+        return function
+    return torch.compile(function, dynamic=True)
 
 
 class KGEModel(nn.Module):
@@ -39,7 +52,7 @@ class KGEModel(nn.Module):
                  compile: bool = False, entity_encoder: Callable[[int], nn.Module] | None = None):
         super().__init__()
         self.interaction = INTERACTIONS[config.name](config)
-        self.score = torch.compile(self.interaction.score, dynamic=True) if compile else self.interaction.score
+        self.score = compiled_or_eager(self.interaction.score) if compile else self.interaction.score
         self.num_entities = num_entities
         self.num_relations = num_relations
         self.reciprocal = reciprocal

@@ -90,3 +90,20 @@ def test_residual_fusion_starts_from_the_plain_models_entity_rows(dataset_and_te
     torch.testing.assert_close(model.entities(torch.arange(5)), model.interaction.entities(structural[:5]))
     with pytest.raises(ConfigError, match="needs encoders.structural=true"):
         KGETask(Config.from_dict(encoder_config(text, fusion="residual", structural=False)), dataset)
+
+
+def test_compile_without_a_compiler_runs_eagerly_with_one_log_line(monkeypatch, caplog):
+    import shutil
+
+    from kgtool.kge import model as model_module
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch, "compile", lambda *a, **k: pytest.fail("torch.compile called without a compiler"))
+    config = Config.from_dict({"model": {"name": "rotate", "dim": 4}, "training": {"compile": True}})
+    with caplog.at_level("WARNING", logger="kgtool"):
+        built = model_module.KGEModel(config.model, 5, 2, compile=True)
+    assert built.score == built.interaction.score
+    assert [r.message for r in caplog.records] == [
+        "training.compile: no C++ compiler found (c++, g++, clang++); scoring runs eagerly"]
+    assert built.score_hrt(torch.tensor([[0, 1, 2]])).shape == (1,)
