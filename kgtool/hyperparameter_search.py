@@ -34,8 +34,8 @@ import torch
 import yaml
 
 from kgtool.config import assignments_as_dict, merge, resolve_config
-from kgtool.encoders.optional import import_optional
 from kgtool.errors import ConfigError, KGToolError
+from kgtool.optional import import_optional
 from kgtool.run import fit, load
 from kgtool.run_folder import RunFolder
 from kgtool.search_space import SearchSpace, load_space

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kgtool.encoders.optional import import_optional
 from kgtool.errors import DataError
+from kgtool.optional import import_optional
 from kgtool.run_folder import RunFolder
 
 VALIDATION_METRICS = ("mrr", "hits@10", "accuracy")

@@ -100,7 +100,6 @@ class RunFolder:
             raise
 
 
-
 def _logged_epoch(line: str) -> float:
     """The epoch of a log line; a line a kill tore (or an empty one) counts as after every epoch."""
     try:

@@ -39,8 +39,8 @@ from tqdm.auto import tqdm
 
 from kgtool import distributed
 from kgtool.config import DEFAULT_BATCH_SIZE, Config
-from kgtool.encoders.optional import import_optional
 from kgtool.errors import CheckpointError, TrainingError
+from kgtool.optional import import_optional
 from kgtool.run_folder import RunFolder
 
 log = logging.getLogger("kgtool")

@@ -26,6 +26,7 @@ class AnswerIndex:
         self.offsets = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
         self.answers = answers
         self._codes = None  # sorted (query, answer) codes, built by the first contains()
+        self._width = int(answers.max()) + 1 if len(answers) else 1  # answer ids below it
 
     @classmethod
     def tails(cls, triples: Tensor, num_relations: int) -> "AnswerIndex":
@@ -53,7 +54,7 @@ class AnswerIndex:
         """Whether ``answers[i, j]`` is a known answer of query ``(anchors[i], relations[i])``:
         ``(b,)``, ``(b,)``, ``(b, k)`` -> ``(b, k)`` bool, by binary search in the sorted codes
         ``query key * width + answer`` (no loop over queries)."""
-        width = int(self.answers.max()) + 1 if len(self.answers) else 1
+        width = self._width
         if self._codes is None:
             keys = torch.repeat_interleave(self.keys, self.offsets.diff())
             self._codes = keys * width + self.answers  # sorted: by key, then answer

@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 
 from kgtool.encoders.base import Encoder
-from kgtool.encoders.optional import import_optional
 from kgtool.encoders.pooling import masked_pool
 from kgtool.errors import ConfigError
+from kgtool.optional import import_optional
 
 
 class PretrainedTextEncoder(Encoder):

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from kgtool.encoders.base import Encoder
-from kgtool.encoders.optional import import_optional
 from kgtool.errors import ConfigError
+from kgtool.optional import import_optional
 
 
 class TorchvisionEncoder(Encoder):

@@ -6,9 +6,9 @@ import torch
 from torch import Tensor
 
 from kgtool.data.answers import AnswerIndex
+from kgtool.data.patterns import answers_per_query
 
 REDRAW_ROUNDS = 3  # redraws of false negatives before the rest are drawn from each query's non-answers
-from kgtool.data.patterns import answers_per_query
 
 
 def head_corruption_probability(triples: Tensor, num_relations: int, kind: str) -> Tensor:
