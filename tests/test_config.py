@@ -168,12 +168,22 @@ def test_options_that_would_be_ignored_are_refused(assignments, message):
         Config().override(assignments)
 
 
-def test_batch_size_takes_effect_for_full_graph_gnns():
-    """No batch size: one whole-graph batch an epoch; a given one splits the training nodes."""
+def test_batch_size_takes_effect_for_full_graph_gnns(tmp_path, monkeypatch):
+    """No batch size: one whole-graph batch an epoch; a given one splits the 72 training nodes."""
+    import kgtool
     from kgtool.config import DEFAULT_BATCH_SIZE
+    from kgtool.gnn.task import NodeClassificationTask
+    from tests.gnn.test_task import community_graph
 
     assert Config().training.batch_size is None and DEFAULT_BATCH_SIZE == 512
-    assert Config().override(["model.name=gcn", "training.batch_size=32"]).training.batch_size == 32
+    batches, original = [], NodeClassificationTask.loss
+    monkeypatch.setattr(NodeClassificationTask, "loss", lambda self, ids, g: batches.append(len(ids)) or original(self, ids, g))
+    for batch_size, expected in ((None, [72]), (32, [32, 32, 8])):
+        batches.clear()
+        config = Config.from_dict({"model": {"name": "gcn"}, "training": {"epochs": 1, "batch_size": batch_size,
+                                                                          "progress": False}})
+        kgtool.fit(config, output=tmp_path / str(batch_size), dataset=community_graph())
+        assert batches == expected
 
 
 @pytest.mark.parametrize("assignments, message", [
