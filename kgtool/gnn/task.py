@@ -35,7 +35,7 @@ from kgtool.evaluation.mode import evaluation_mode
 from kgtool.gnn.heads import LINK_DECODERS, NodeClassifier
 from kgtool.gnn.models import GNNStack
 from kgtool.sampling import RandomWalkSampler, make_node_loader, parse_fanout
-from kgtool.sampling.saint import gcn_coefficients, unbiased_gcn_edges
+from kgtool.sampling.saint import gcn_coefficients, unbiased_gcn_edges, with_self_loops
 
 
 class GNNTask:
@@ -136,10 +136,8 @@ class NodeClassificationTask(GNNTask):
         d, device = self.dataset, self._device()
         if not self.saint_gcn:
             return d.edge_index.to(device), None
-        edge_coefficients, self_coefficients = self.gcn_coefficients
-        loops = torch.arange(d.num_nodes)
-        edge_index = torch.cat([d.edge_index, torch.stack([loops, loops])], dim=1)
-        return edge_index.to(device), torch.cat([edge_coefficients, self_coefficients]).to(device)
+        edge_index, weights = with_self_loops(d.edge_index, *self.gcn_coefficients)
+        return edge_index.to(device), weights.to(device)
 
     def num_examples(self) -> int:
         return len(self.train_nodes)

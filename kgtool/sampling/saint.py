@@ -45,10 +45,15 @@ def unbiased_gcn_edges(sub: Data, edge_coefficients: Tensor, self_coefficients: 
     :param sub: a subgraph from :meth:`RandomWalkSampler.sample`
     :param edge_coefficients, self_coefficients: from :func:`gcn_coefficients` of the full graph
     """
-    loops = torch.arange(sub.num_nodes)
-    edge_index = torch.cat([sub.edge_index, torch.stack([loops, loops])], dim=1)
-    weights = torch.cat([sub.edge_norm * edge_coefficients[sub.e_id], self_coefficients[sub.n_id]])
-    return edge_index, weights
+    return with_self_loops(sub.edge_index, sub.edge_norm * edge_coefficients[sub.e_id], self_coefficients[sub.n_id])
+
+
+def with_self_loops(edge_index: Tensor, edge_weights: Tensor, self_weights: Tensor) -> tuple[Tensor, Tensor]:
+    """``edge_index`` ``(2, m)`` followed by a self-loop of each of its ``n`` nodes, and the weights
+    ``(m + n,)``: ``edge_weights`` ``(m,)`` then ``self_weights`` ``(n,)``, one per node (PyG's
+    ``add_self_loops`` fills every loop with the same value)."""
+    loops = torch.arange(len(self_weights))
+    return torch.cat([edge_index, torch.stack([loops, loops])], dim=1), torch.cat([edge_weights, self_weights])
 
 
 class RandomWalkSampler:
