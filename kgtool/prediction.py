@@ -65,7 +65,7 @@ def require_complete(triples: Sequence[Query]) -> None:
         if query.asked is not None:
             where = f"{query.source}: " if query.source else ""
             raise DataError(f"{where}a triple to score names all three parts; this one asks for its "
-                            f"{('head', 'relation', 'tail')[query.asked]}")
+                            f"{POSITIONS[query.asked]}")
 
 
 def read_queries(path: str | Path, asked: bool = True) -> list[Query]:

@@ -123,7 +123,8 @@ def link_prediction_metrics(head: Ranks, tail: Ranks, relations: Tensor,
 
 
 def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,
-                             relation_labels: list[str] | None = None, batch_size: int | None = None) -> dict:
+                             relation_labels: list[str] | None = None, batch_size: int | None = None,
+                             categories: list[str] | None = None) -> dict:
     """Filtered head and tail ranking of ``triples`` ``(n, 3)`` with a model offering
     ``score_tails(h, r)`` and ``score_heads(r, t)``; ``known_triples`` ``(m, 3)`` is the filter.
     Under ``torchrun`` each rank ranks its share of ``triples`` and every rank gets all metrics.
@@ -134,7 +135,8 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
     ``(batch, num_entities)`` float tensors within the budget.
     """
     head, tail = link_prediction_ranks(model, triples, known_triples, memory_budget_mb, batch_size)
-    categories = relation_categories(known_triples, len(relation_labels)) if relation_labels is not None else None
+    if categories is None and relation_labels is not None:  # a caller ranking often passes them in
+        categories = relation_categories(known_triples, len(relation_labels))
     return link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels, categories)
 
 

@@ -15,7 +15,7 @@ queries are tail queries.
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
+from functools import cached_property, partial
 
 import torch
 from torch import Tensor
@@ -23,6 +23,7 @@ from torch import Tensor
 from kgtool.config import Config
 from kgtool.data.answers import AnswerIndex
 from kgtool.data.kg import KGDataset
+from kgtool.data.patterns import relation_categories
 from kgtool.encoders.from_files import multimodal_from_files
 from kgtool.errors import ConfigError
 from kgtool.evaluation.ranking import evaluate_link_prediction
@@ -179,13 +180,21 @@ class KGETask:
         if protocol in ("full", "both"):
             labels = self.dataset.relations if self.config.evaluation.per_relation else None
             metrics = evaluate_link_prediction(self.model, self.dataset.splits[split], self.dataset.all_triples(),
-                                               budget, labels)
+                                               budget, labels, categories=self.relation_categories if labels else None)
         if protocol in ("ogb", "both"):
-            from kgtool.evaluation.ogb_protocol import evaluate_ogb  # imports ogb, which takes seconds
+            from kgtool.evaluation.ogb_protocol import (
+                evaluate_ogb,  # imports ogb, which takes seconds
+            )
 
             ogb = evaluate_ogb(self.model, self.dataset, split, memory_budget_mb=budget)
             metrics = ogb if protocol == "ogb" else {**metrics, "ogb": ogb}
         return metrics
+
+    @cached_property
+    def relation_categories(self) -> list[str]:
+        """Each relation's category (1-1, 1-N, N-1, N-N) over all splits, computed once rather than at
+        every validation (0.2 s on FB15k-237, 22 s on 16M triples)."""
+        return relation_categories(self.dataset.all_triples(), self.dataset.num_relations)
 
     def _protocol(self) -> str:
         """``evaluation.protocol`` with ``auto`` resolved; checked before any training."""
