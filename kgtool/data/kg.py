@@ -10,6 +10,7 @@ import torch
 from kgtool.errors import DataError
 
 SPLITS = ("train", "valid", "test")
+SUPPORT = "support"  # optional split: triples known at inference only (a semi-inductive split's)
 
 
 @dataclass
@@ -36,7 +37,9 @@ class KGDataset:
     give the same ids; OGB's own numbering for OGB sets (:mod:`kgtool.data.ogb_link`).
 
     :param splits: ``{"train": (n, 3), "valid": (m, 3), "test": (k, 3)}`` LongTensors of
-        ``(head, relation, tail)`` ids.
+        ``(head, relation, tail)`` ids, and optionally ``"support": (s, 3)``: known facts that no
+        model trains on, which relational GNNs pass messages over at inference (the triples that
+        place a semi-inductive split's new entities, :mod:`kgtool.data.inductive`).
     :param ogb_protocol: OGB's sampled negatives for valid/test, for OGB sets only.
     """
 
@@ -67,9 +70,14 @@ class KGDataset:
     def test(self) -> torch.Tensor:
         return self.splits["test"]
 
+    @property
+    def support(self) -> torch.Tensor:
+        """The support triples ``(s, 3)``; ``(0, 3)`` for a dataset without them."""
+        return self.splits.get(SUPPORT, torch.empty((0, 3), dtype=torch.long))
+
     def all_triples(self) -> torch.Tensor:
-        """All known triples, shape (n_train + n_valid + n_test, 3): the filter for ranking."""
-        return torch.cat([self.splits[s] for s in SPLITS])
+        """All known triples, shape (n_train + n_valid + n_test + n_support, 3): the filter for ranking."""
+        return torch.cat([self.splits[s] for s in SPLITS] + [self.support])
 
     def unseen_entities(self) -> dict[str, int]:
         """How many entities of each non-train split never occur in train."""
@@ -95,6 +103,8 @@ class KGDataset:
         text = (f"{self.name}: {self.num_entities:,} entities, {self.num_relations:,} relations, "
                 f"{sizes} train/valid/test triples; entities not in train: "
                 f"{unseen['valid']} in valid, {unseen['test']} in test")
+        if len(self.support):
+            text += f"; {len(self.support):,} support triples (known at inference only)"
         if self.ogb_protocol is not None:
             head, tail = self.ogb_protocol.negatives["test"]
             text += f"; OGB protocol: {head.shape[1]} head and {tail.shape[1]} tail negatives per triple"
@@ -103,7 +113,8 @@ class KGDataset:
     @classmethod
     def from_labeled(cls, name: str, labeled: dict[str, list[tuple[str, str, str]]],
                      entities: Sequence[str] | None = None) -> "KGDataset":
-        """Build ids from ``{split: [(head, relation, tail), ...]}`` string triples.
+        """Build ids from ``{split: [(head, relation, tail), ...]}`` string triples (train, valid,
+        test, and optionally support).
 
         :param entities: the entity vocabulary in id order, which may hold entities of no triple
             (ranked as candidates all the same, e.g. known only through their text); default:
@@ -115,7 +126,11 @@ class KGDataset:
         for split in SPLITS:
             if not labeled[split]:
                 raise DataError(f"{name}: split '{split}' has no triples")
-        used = {e for s in SPLITS for h, _, t in labeled[s] for e in (h, t)}
+        unknown = sorted(set(labeled) - {*SPLITS, SUPPORT})
+        if unknown:
+            raise DataError(f"{name}: unknown split(s) {', '.join(unknown)}; known: {', '.join(SPLITS)}, {SUPPORT}")
+        names = [s for s in (*SPLITS, SUPPORT) if s in labeled]
+        used = {e for s in names for h, _, t in labeled[s] for e in (h, t)}
         if entities is None:
             entities = sorted(used)
         elif len(set(entities)) != len(entities):
@@ -123,13 +138,13 @@ class KGDataset:
         elif not used <= set(entities):
             raise DataError(f"{name}: entities of triples missing from the entity list, e.g. "
                             f"{sorted(used - set(entities))[:3]}")
-        relations = sorted({r for s in SPLITS for _, r, _ in labeled[s]})
+        relations = sorted({r for s in names for _, r, _ in labeled[s]})
         entity_id = {e: i for i, e in enumerate(entities)}
         relation_id = {r: i for i, r in enumerate(relations)}
         splits = {
             s: torch.tensor([(entity_id[h], relation_id[r], entity_id[t]) for h, r, t in labeled[s]],
                             dtype=torch.long).reshape(-1, 3)
-            for s in SPLITS
+            for s in names
         }
         return cls(name=name, entities=list(entities), relations=relations, splits=splits)
 

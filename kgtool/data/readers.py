@@ -8,7 +8,7 @@ import random
 import zlib
 from pathlib import Path
 
-from kgtool.data.kg import SPLITS, KGDataset
+from kgtool.data.kg import SPLITS, SUPPORT, KGDataset
 from kgtool.errors import DataError
 
 TRIPLE_SUFFIXES = (".txt", ".tsv", ".txt.gz", ".tsv.gz")
@@ -57,12 +57,15 @@ def read_triples(path: Path) -> list[Triple]:
 
 
 def find_split_files(folder: Path) -> dict[str, Path]:
-    """Map each split to its one file in ``folder`` (``train.txt``, ``train.tsv.gz``, ...)."""
+    """Map each split to its one file in ``folder`` (``train.txt``, ``train.tsv.gz``, ...); a
+    ``support`` file is optional."""
     if not folder.is_dir():
         raise DataError(f"dataset folder {folder} does not exist")
     files = {}
-    for split in SPLITS:
+    for split in (*SPLITS, SUPPORT):
         candidates = [folder / f"{split}{suffix}" for suffix in TRIPLE_SUFFIXES if (folder / f"{split}{suffix}").is_file()]
+        if not candidates and split == SUPPORT:
+            continue
         if not candidates:
             raise DataError(f"{folder}: no {split} file (looked for {split}{{{','.join(TRIPLE_SUFFIXES)}}})")
         if len(candidates) > 1:
@@ -72,7 +75,7 @@ def find_split_files(folder: Path) -> dict[str, Path]:
 
 
 def load_folder(folder: str | Path, name: str | None = None) -> KGDataset:
-    """A dataset from a folder holding train/valid/test triple files.
+    """A dataset from a folder holding train/valid/test triple files (and optionally support).
 
     An ``entities.txt`` file (one label a line), when present, is the entity vocabulary in id
     order; it may name entities of no triple (an inductive split's held-out entities). Entity

@@ -124,7 +124,7 @@ def link_prediction_metrics(head: Ranks, tail: Ranks, relations: Tensor,
 
 def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,
                              relation_labels: list[str] | None = None, batch_size: int | None = None,
-                             categories: list[str] | None = None) -> dict:
+                             categories: list[str] | None = None, trained_entities: Tensor | None = None) -> dict:
     """Filtered head and tail ranking of ``triples`` ``(n, 3)`` with a model offering
     ``score_tails(h, r)`` and ``score_heads(r, t)``; ``known_triples`` ``(m, 3)`` is the filter.
     Under ``torchrun`` each rank ranks its share of ``triples`` and every rank gets all metrics.
@@ -133,11 +133,23 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
     categories those of the relations in ``known_triples`` (all splits, as published counts are
     taken). Unless ``batch_size`` is given, a query batch holds about three
     ``(batch, num_entities)`` float tensors within the budget.
+
+    With ``trained_entities`` ``(num_entities,)`` (bool: occurs in a training triple) and a triple
+    naming an entity outside it, ``unseen_entities`` and ``seen_entities`` blocks give the metrics
+    of the triples with and without such an entity (an inductive split's two kinds of queries).
     """
     head, tail = link_prediction_ranks(model, triples, known_triples, memory_budget_mb, batch_size)
     if categories is None and relation_labels is not None:  # a caller ranking often passes them in
         categories = relation_categories(known_triples, len(relation_labels))
-    return link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels, categories)
+    metrics = link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels, categories)
+    if trained_entities is not None:
+        seen = (trained_entities[triples[:, 0]] & trained_entities[triples[:, 2]]).cpu()
+        if not seen.all():
+            for name, mask in (("seen_entities", seen), ("unseen_entities", ~seen)):
+                if mask.any():
+                    metrics[name] = {**side_metrics(head.subset(mask), tail.subset(mask), "realistic"),
+                                     "num_triples": int(mask.sum())}
+    return metrics
 
 
 def link_prediction_ranks(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,

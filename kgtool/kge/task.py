@@ -46,7 +46,7 @@ class KGETask:
         if config.relational.encoder != "none":  # message passing over the training triples, fed by the above
             entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
                                                 dataset.num_relations, entity_encoder,
-                                                config.evaluation.memory_budget_mb)
+                                                config.evaluation.memory_budget_mb, dataset.support)
         self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
                               reciprocal=self.training.reciprocal, sparse=self.training.sparse,
                               compile=self.training.compile, entity_encoder=entity_encoder)
@@ -180,7 +180,8 @@ class KGETask:
         if protocol in ("full", "both"):
             labels = self.dataset.relations if self.config.evaluation.per_relation else None
             metrics = evaluate_link_prediction(self.model, self.dataset.splits[split], self.dataset.all_triples(),
-                                               budget, labels, categories=self.relation_categories if labels else None)
+                                               budget, labels, categories=self.relation_categories if labels else None,
+                                               trained_entities=self.trained_entities)
         if protocol in ("ogb", "both"):
             from kgtool.evaluation.ogb_protocol import (
                 evaluate_ogb,  # imports ogb, which takes seconds
@@ -189,6 +190,13 @@ class KGETask:
             ogb = evaluate_ogb(self.model, self.dataset, split, memory_budget_mb=budget)
             metrics = ogb if protocol == "ogb" else {**metrics, "ogb": ogb}
         return metrics
+
+    @cached_property
+    def trained_entities(self) -> Tensor:
+        """``(num_entities,)`` bool: the entity occurs in a training triple."""
+        trained = torch.zeros(self.dataset.num_entities, dtype=torch.bool)
+        trained[self.dataset.train[:, [0, 2]].flatten()] = True
+        return trained
 
     @cached_property
     def relation_categories(self) -> list[str]:

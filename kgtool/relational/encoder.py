@@ -50,9 +50,16 @@ class RelationalEncoder(nn.Module):
     k-hop neighbourhood (:meth:`encode_subgraph`, the pure-torch
     :class:`~kgtool.sampling.neighbor.NeighborSampler` on the typed message graph).
 
+    In eval mode (inference) messages also flow along ``support`` edges: facts known at
+    inference only, such as those that place a semi-inductive split's new entities. An entity
+    of no training triple has an input table row that no positive ever trained, so its row
+    starts from zero and it is represented by its neighbours alone (text/image inputs are kept:
+    they describe new entities too).
+
     :param inputs: the input rows ``(num_entities, config.width)``
-    :param edge_index: shape: (2, num_edges), from :func:`message_graph`
+    :param edge_index: shape: (2, num_edges), from :func:`message_graph` of the training triples
     :param edge_type: shape: (num_edges,), in ``[0, 2 * num_relations)``
+    :param support: ``(edge_index, edge_type)`` of the message graph of the support triples, or None
     :param out_width: width of the output rows (the score function's entity width)
     :param max_edges: edges per chunk of inference without gradients
 
@@ -63,17 +70,26 @@ class RelationalEncoder(nn.Module):
     whole_graph = True
 
     def __init__(self, config: RelationalConfig, inputs: nn.Module, edge_index: Tensor, edge_type: Tensor,
-                 num_entities: int, num_relations: int, out_width: int, max_edges: int = 2**20):
+                 num_entities: int, num_relations: int, out_width: int, max_edges: int = 2**20,
+                 support: tuple[Tensor, Tensor] | None = None):
         super().__init__()
         self.inputs = inputs
         self.kind = config.encoder
         self.max_edges = max_edges
-        order = torch.argsort(edge_index[1], stable=True)  # by target, so that a chunk of targets is a slice
-        edge_index, edge_type = edge_index[:, order], edge_type[order]
-        self.register_buffer("edge_index", edge_index, persistent=False)  # rebuilt from the dataset
-        self.register_buffer("edge_type", edge_type, persistent=False)
+        untrained = torch.ones(num_entities, dtype=torch.bool)
+        untrained[edge_index.flatten()] = False
+        table = isinstance(inputs, nn.Embedding) and bool(untrained.any())
+        self.register_buffer("untrained", untrained if table else None, persistent=False)
+        # buffers rebuilt from the dataset; sorted by target, so that a chunk of targets is a slice
+        training_graph = by_target(edge_index, edge_type)
+        inference_graph = training_graph
+        if support is not None:
+            inference_graph = by_target(torch.cat([edge_index, support[0]], dim=1), torch.cat([edge_type, support[1]]))
+        for prefix, (index, types) in (("", training_graph), ("inference_", inference_graph)):
+            self.register_buffer(f"{prefix}edge_index", index, persistent=False)
+            self.register_buffer(f"{prefix}edge_type", types, persistent=False)
         # training on sampled subgraphs (encode_subgraph); the sampler's edge ids index the buffers above
-        self.sampler = NeighborSampler(edge_index, num_entities, parse_fanout(config.fanout)) if config.fanout else None
+        self.sampler = NeighborSampler(self.edge_index, num_entities, parse_fanout(config.fanout)) if config.fanout else None
         widths = [config.width] * config.layers + [out_width]
         pairs = list(pairwise(widths))
         if self.kind == "rgcn":
@@ -91,14 +107,23 @@ class RelationalEncoder(nn.Module):
             self.activation = nn.Tanh()
         self.dropout = nn.Dropout(config.dropout)
 
-    def input_rows(self) -> Tensor:
-        if isinstance(self.inputs, nn.Embedding):
-            return self.inputs.weight
-        return self.inputs.encode_all()
+    def input_rows(self, ids: Tensor | None = None) -> Tensor:
+        """Input rows ``(b, width)`` of entities ``ids`` ``(b,)``, or ``(num_entities, width)`` of all;
+        untrained table rows are zero."""
+        if ids is not None:
+            rows = self.inputs(ids)
+        else:
+            rows = self.inputs.weight if isinstance(self.inputs, nn.Embedding) else self.inputs.encode_all()
+        if self.untrained is None:
+            return rows
+        return rows.masked_fill(self.untrained[:, None] if ids is None else self.untrained[ids, None], 0)
 
     def encode_all(self) -> Tensor:
-        """All entities' output rows ``(num_entities, out_width)``, layer by layer over the whole graph."""
-        return self._run(self.input_rows(), self.edge_index, self.edge_type)
+        """All entities' output rows ``(num_entities, out_width)``, layer by layer over the whole
+        graph: the training triples', and in eval mode the support triples' too."""
+        if self.training:
+            return self._run(self.input_rows(), self.edge_index, self.edge_type)
+        return self._run(self.input_rows(), self.inference_edge_index, self.inference_edge_type)
 
     def encode_subgraph(self, seeds: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Output rows ``(b, out_width)`` of distinct entities ``seeds`` ``(b,)``, computed on
@@ -109,7 +134,7 @@ class RelationalEncoder(nn.Module):
         device = self.edge_type.device
         nodes, edges = sample.node.to(device), sample.edge.to(device)
         edge_index = torch.stack([sample.row, sample.col]).to(device)
-        return self._run(self.inputs(nodes), edge_index, self.edge_type[edges])[:len(seeds)]
+        return self._run(self.input_rows(nodes), edge_index, self.edge_type[edges])[:len(seeds)]
 
     def _run(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
         """The stack on a graph whose edges are grouped by target: ``(n, width)`` -> ``(n, out_width)``."""
@@ -152,22 +177,30 @@ class RelationalEncoder(nn.Module):
         return self.encode_all()[ids]
 
 
+def by_target(edge_index: Tensor, edge_type: Tensor) -> tuple[Tensor, Tensor]:
+    """The edges ``(2, E)``, ``(E,)`` reordered by target (stable)."""
+    order = torch.argsort(edge_index[1], stable=True)
+    return edge_index[:, order], edge_type[order]
+
+
 def relational_encoder(config: RelationalConfig, train: Tensor, num_entities: int, num_relations: int,
-                       inputs: Callable[[int], nn.Module] | None = None,
-                       memory_budget_mb: int = 512) -> Callable[[int], RelationalEncoder]:
+                       inputs: Callable[[int], nn.Module] | None = None, memory_budget_mb: int = 512,
+                       support: Tensor | None = None) -> Callable[[int], RelationalEncoder]:
     """The ``entity_encoder`` factory of a :class:`~kgtool.kge.model.KGEModel`: width -> encoder.
 
-    :param train: shape: (n, 3), the training triples: the only ones the message graph holds
+    :param train: shape: (n, 3), the training triples: the only ones the message graph holds in training
     :param inputs: builds the input rows' module from a width (text/image encoders); None: a table
     :param memory_budget_mb: inference keeps a layer's messages within about this much (float32
         messages, their compositions and the aggregation's buffers: four copies)
+    :param support: shape: (s, 3), triples that join the message graph at inference only
     """
     edge_index, edge_type = message_graph(train, num_relations)
+    support_graph = message_graph(support, num_relations) if support is not None and len(support) else None
 
     def build(out_width: int) -> RelationalEncoder:
         rows = inputs(config.width) if inputs is not None else nn.Embedding(num_entities, config.width)
         max_edges = max(1, memory_budget_mb * 2**20 // (4 * 4 * max(config.width, out_width)))
         return RelationalEncoder(config, rows, edge_index, edge_type, num_entities, num_relations, out_width,
-                                 max_edges)
+                                 max_edges, support_graph)
 
     return build

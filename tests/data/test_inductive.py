@@ -1,6 +1,8 @@
+import pytest
 import torch
 
-from kgtool.data.inductive import inductive_split, saved_inductive_split
+from kgtool.data.inductive import held_out_groups, inductive_split, saved_inductive_split, semi_inductive_split
+from kgtool.errors import DataError
 from tests.conftest import random_dataset
 
 
@@ -33,4 +35,51 @@ def test_saved_split_reads_back_with_the_same_ids(tmp_path):
     assert saved.entities == dataset.entities  # held-out entities in no triple stay in the vocabulary
     assert all(torch.equal(saved.splits[s], expected.splits[s]) for s in saved.splits)
     (tmp_path / "split" / "test.txt").write_text((tmp_path / "split" / "valid.txt").read_text())
-    assert torch.equal(saved_inductive_split(dataset, tmp_path / "split").test, saved.valid)  # the files win
+    assert torch.equal(saved_inductive_split(dataset, tmp_path / "split", fraction=0.2).test, saved.valid)  # the files win
+    with pytest.raises(DataError, match='"fraction": 0.2.*choose another folder'):
+        saved_inductive_split(dataset, tmp_path / "split", fraction=0.1)  # not silently the 0.2 split
+
+
+def test_semi_inductive_split_keeps_support_triples_apart():
+    dataset = random_dataset(num_entities=80, num_triples=1200)
+    split = semi_inductive_split(dataset, fraction=0.2, support=2, seed=3)
+    group = held_out_groups(dataset.num_entities, 0.2, 3)
+    seen = set((group == 0).nonzero().flatten().tolist())
+    assert set(split.train[:, [0, 2]].flatten().tolist()) <= seen
+    support_counts = {}
+    for h, _, t in split.support.tolist():
+        assert (h in seen) != (t in seen)
+        new = t if h in seen else h
+        support_counts[new] = support_counts.get(new, 0) + 1
+    assert set(support_counts.values()) <= {1, 2} and 2 in support_counts.values()
+    for name, held_out in (("valid", 1), ("test", 2)):
+        triples = split.splits[name].tolist()
+        kinds = {"seen": [], "new": []}
+        for h, r, t in triples:
+            kinds["seen" if h in seen and t in seen else "new"].append((h, r, t))
+        # seen queries: the original split's triples between seen entities
+        original = [tuple(x) for x in dataset.splits[name].tolist() if x[0] in seen and x[2] in seen]
+        assert kinds["seen"] == original
+        for h, _, t in kinds["new"]:
+            new = t if h in seen else h
+            assert int(group[new]) == held_out and support_counts[new] == 2  # queries only after 2 support
+        assert kinds["new"]
+    # every triple of a held-out entity with a seen one is support or a query, none is lost or doubled
+    anchored = [x for x in dataset.all_triples().tolist() if (x[0] in seen) != (x[2] in seen)]
+    placed = split.support.tolist() + [x for s in ("valid", "test") for x in split.splits[s].tolist()
+                                       if (x[0] in seen) != (x[2] in seen)]
+    assert sorted(map(tuple, anchored)) == sorted(map(tuple, placed))
+
+
+def test_semi_inductive_split_saves_and_reads_its_support(tmp_path):
+    dataset = random_dataset(num_entities=80, num_triples=1200)
+    saved = saved_inductive_split(dataset, tmp_path / "split", fraction=0.2, support=2)
+    expected = semi_inductive_split(dataset, fraction=0.2, support=2)
+    assert (tmp_path / "split" / "support.txt").is_file()
+    assert set(saved.splits) == {"train", "valid", "test", "support"}
+    assert all(torch.equal(saved.splits[s], expected.splits[s]) for s in saved.splits)
+    assert "support triples" in saved.describe()
+    # support triples are known facts: ranking filters them
+    assert len(saved.all_triples()) == sum(len(x) for x in saved.splits.values())
+    with pytest.raises(DataError, match="at least 1 support"):
+        semi_inductive_split(dataset, support=0)
