@@ -55,6 +55,18 @@ def add_commands(commands) -> None:
     split.add_argument("--output", required=True, help="folder for train.txt, valid.txt, test.txt")
     split.set_defaults(command=run_split)
 
+    inductive = commands.add_parser(
+        "inductive-split", help="hold entities of a dataset out of training (new at test time), each with a few "
+                                "support triples known at inference (semi-inductive), or none (--support 0)")
+    inductive.add_argument("dataset", help="a name from `kgtool datasets` or a folder with train/valid/test files")
+    inductive.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
+    inductive.add_argument("--fraction", type=float, default=0.1, help="share of entities held out (default: 0.1)")
+    inductive.add_argument("--support", type=int, default=3, help="support triples per held-out entity (default: 3)")
+    inductive.add_argument("--seed", type=int, default=0)
+    inductive.add_argument("--output", required=True,
+                           help="folder for train/valid/test/support.txt and entities.txt; then `kgtool fit --dataset FOLDER`")
+    inductive.set_defaults(command=run_inductive_split)
+
     plot = commands.add_parser("plot", help="loss, validation metrics and per-relation MRR of runs, overlaid (PNG)")
     plot.add_argument("run_dirs", nargs="+", metavar="RUN")
     plot.add_argument("--output", help="PNG file (default: RUN/plot.png of the first run)")
@@ -134,6 +146,15 @@ def run_split(args: argparse.Namespace) -> int:
     from kgtool.data.splitting import parse_ratios, split_file
 
     print(split_file(args.file, args.output, parse_ratios(args.ratios), args.seed).describe())
+    return 0
+
+
+def run_inductive_split(args: argparse.Namespace) -> int:
+    from kgtool.data.inductive import saved_inductive_split
+    from kgtool.data.registry import load_kg
+
+    dataset = load_kg(args.dataset, args.data_dir)
+    print(saved_inductive_split(dataset, args.output, args.fraction, args.seed, args.support).describe())
     return 0
 
 

@@ -161,6 +161,9 @@ class RelationalConfig:
     layers: int = 2  # message-passing layers; the last outputs the score function's entity rows
     width: int = 64  # width of the input entity table and of hidden layers
     dropout: float = 0.1  # dropout after each hidden layer
+    # training zeroes each entity's input table row with this probability, as a new entity's row is
+    # at inference: the encoder learns to place entities from their neighbours (semi-inductive splits)
+    entity_dropout: float = 0.0
     composition: str = "sub"  # compgcn: sub | mult | corr (circular correlation)
     num_bases: Optional[int] = None  # rgcn: basis decomposition of the relation weights; None: one weight each
     num_blocks: Optional[int] = None  # rgcn: block-diagonal relation weights of this many blocks
@@ -336,12 +339,16 @@ class Config:
                             ("relational.num_bases", g.num_bases or 1), ("relational.num_blocks", g.num_blocks or 1)]:
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
-        if not 0 <= g.dropout < 1:
-            raise ConfigError(f"relational.dropout must be in [0, 1), got {g.dropout}")
+        for name, value in [("relational.dropout", g.dropout), ("relational.entity_dropout", g.entity_dropout)]:
+            if not 0 <= value < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {value}")
         if g.encoder == "none":
             return
         if m.name in GNN_MODELS:
             raise ConfigError(f"relational.encoder={g.encoder} feeds a KGE score function; model.name={m.name} is a GNN")
+        if g.entity_dropout and self.encoders.enabled:
+            raise ConfigError("relational.entity_dropout zeroes rows of the entity table; with encoders the inputs are "
+                              "text/image rows, which new entities have too")
         if self.training.sparse:
             raise ConfigError("training.sparse needs plain embedding tables; relational encoders have dense gradients")
         if g.encoder != "rgcn":

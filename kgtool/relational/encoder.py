@@ -76,9 +76,10 @@ class RelationalEncoder(nn.Module):
         self.inputs = inputs
         self.kind = config.encoder
         self.max_edges = max_edges
+        self.entity_dropout = config.entity_dropout
         untrained = torch.ones(num_entities, dtype=torch.bool)
         untrained[edge_index.flatten()] = False
-        table = isinstance(inputs, nn.Embedding) and bool(untrained.any())
+        table = isinstance(inputs, nn.Embedding)
         self.register_buffer("untrained", untrained if table else None, persistent=False)
         # buffers rebuilt from the dataset; sorted by target, so that a chunk of targets is a slice
         training_graph = by_target(edge_index, edge_type)
@@ -108,15 +109,19 @@ class RelationalEncoder(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def input_rows(self, ids: Tensor | None = None) -> Tensor:
-        """Input rows ``(b, width)`` of entities ``ids`` ``(b,)``, or ``(num_entities, width)`` of all;
-        untrained table rows are zero."""
+        """Input rows ``(b, width)`` of entities ``ids`` ``(b,)``, or ``(num_entities, width)`` of all.
+        Table rows of untrained entities are zero, and in training so is each other row with
+        probability ``entity_dropout``."""
         if ids is not None:
             rows = self.inputs(ids)
         else:
             rows = self.inputs.weight if isinstance(self.inputs, nn.Embedding) else self.inputs.encode_all()
-        if self.untrained is None:
+        if self.untrained is None:  # text/image inputs describe new entities too
             return rows
-        return rows.masked_fill(self.untrained[:, None] if ids is None else self.untrained[ids, None], 0)
+        zero = self.untrained if ids is None else self.untrained[ids]
+        if self.training and self.entity_dropout:
+            zero = zero | (torch.rand(len(rows), device=rows.device) < self.entity_dropout)
+        return rows.masked_fill(zero[:, None], 0) if zero.any() else rows
 
     def encode_all(self) -> Tensor:
         """All entities' output rows ``(num_entities, out_width)``, layer by layer over the whole

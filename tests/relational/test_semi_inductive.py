@@ -2,11 +2,13 @@
 entities are represented from their neighbours, and evaluation reports seen and unseen queries."""
 
 import dataclasses
+import json
 
 import pytest
 import torch
 
 import kgtool
+from kgtool.cli.main import main
 from kgtool.data.inductive import semi_inductive_split
 from kgtool.evaluation.ranking import evaluate_link_prediction
 from kgtool.kge.task import KGETask
@@ -88,3 +90,34 @@ def test_metrics_report_seen_and_unseen_queries_apart():
         assert metrics[name]["head"]["hits@10"] == pytest.approx(alone["head"]["hits@10"])
     assert "unseen_entities" not in KGETask(relational_config("distmult", {"encoder": "compgcn"}),
                                             random_dataset()).evaluate("test")
+
+
+def test_entity_dropout_zeroes_whole_input_rows_in_training_only():
+    dataset = random_dataset(num_entities=400, num_triples=3000)
+    config = relational_config("distmult", {"encoder": "compgcn", "entity_dropout": 0.25})
+    encoder = KGETask(config, dataset).model.entity_embeddings
+    with torch.no_grad():
+        rows = encoder.train().input_rows()
+        zero = (rows == 0).all(dim=1)
+        assert 0.15 < zero.float().mean() < 0.35
+        torch.testing.assert_close(rows[~zero], encoder.inputs.weight[~zero], rtol=0, atol=0)
+        assert not (encoder.eval().input_rows() == 0).all(dim=1).any()
+        ids = torch.arange(0, 400, 3)
+        sampled = encoder.train().input_rows(ids)
+        assert (sampled == 0).all(dim=1).any() and not (sampled == 0).all(dim=1).all()
+
+
+def test_cli_splits_a_dataset_and_a_relational_run_reports_its_new_entities(tmp_path, capsys):
+    split = tmp_path / "split"
+    assert main(["inductive-split", "umls", "--support", "2", "--fraction", "0.2", "--output", str(split)]) == 0
+    assert "support triples" in capsys.readouterr().out
+    output = tmp_path / "run"
+    assert main(["fit", "--model", "distmult", "--encoder", "compgcn", "--dataset", str(split), "--epochs", "2",
+                 "--set", "model.dim=16", "--set", "relational.width=16", "--no-progress", "--output", str(output)]) == 0
+    test = json.loads((output / "metrics.json").read_text())["test"]
+    assert test["unseen_entities"]["num_triples"] > 100 and test["seen_entities"]["num_triples"] > 100
+    capsys.readouterr()
+    assert main(["evaluate", str(output)]) == 0  # the run folder names the split folder, support included
+    assert f"{test['mrr']:.4f}" in capsys.readouterr().out
+    assert main(["inductive-split", "umls", "--support", "3", "--fraction", "0.2", "--output", str(split)]) == 2
+    assert "choose another folder" in capsys.readouterr().err
