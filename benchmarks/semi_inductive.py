@@ -40,7 +40,7 @@ from kgtool.config import Config
 from kgtool.data.inductive import saved_inductive_split
 from kgtool.data.registry import load_kg
 
-ROWS = {"table": [], "compgcn": ["relational.encoder=compgcn"], "rgcn": ["relational.encoder=rgcn"],
+ROWS = {"table": ["relational.encoder=none"], "compgcn": ["relational.encoder=compgcn"], "rgcn": ["relational.encoder=rgcn"],
         "lte": ["relational.encoder=lte"]}
 
 
