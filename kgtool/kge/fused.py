@@ -10,9 +10,10 @@ imaginary parts), so that its vector loads are contiguous: 3.6x faster than (rea
 pairs. The table is scored in tiles of rows that stay in the L2 cache (a whole FB15k-237 table
 per query made it 2.2x slower).
 
-Only evaluation takes these kernels (no gradients), and only for work large enough to repay
-compiling them once per process (a few seconds): a ``(b, n)`` score matrix of ``b·n·width`` at
-least :data:`FUSED_MIN_ELEMENTS`. Small graphs (UMLS) keep the eager path.
+Only evaluation takes these kernels (no gradients), on a CPU (their tiles are sized for its
+cache; not measured on a GPU), and only for work large enough to repay compiling them once per
+process (a few seconds): a ``(b, n)`` score matrix of ``b·n·width`` at least
+:data:`FUSED_MIN_ELEMENTS`. Small graphs (UMLS) keep the eager path.
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ def can_fuse() -> bool:
     return False
 
 
-def fused_applies(num_queries: int, num_rows: int, width: int) -> bool:
-    """Whether ``num_queries`` queries against ``num_rows`` table rows of ``width`` numbers take
-    the fused kernels: without gradients, outside ``torch.compile``, large, with a compiler."""
-    return (not torch.is_grad_enabled() and not torch.compiler.is_compiling()
-            and num_queries * num_rows * width >= FUSED_MIN_ELEMENTS and can_fuse())
+def fused_applies(num_queries: int, table: Tensor) -> bool:
+    """Whether ``num_queries`` queries against a ``table`` ``(1, n, *item)`` take the fused
+    kernels: without gradients, outside ``torch.compile``, on a CPU, large, with a compiler."""
+    return (not torch.is_grad_enabled() and not torch.compiler.is_compiling() and table.device.type == "cpu"
+            and num_queries * table.numel() >= FUSED_MIN_ELEMENTS and can_fuse())
 
 
 def lp_distances(queries: Tensor, table: Tensor, p_norm: int) -> Tensor:

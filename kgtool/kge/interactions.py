@@ -53,7 +53,7 @@ def distance_matrix(queries: Tensor, table: Tensor, p_norm: int) -> Tensor:
     computed exactly (not through the less precise ``|q|² + |e|² - 2q·e`` expansion): by the
     fused kernel in evaluation at scale (:mod:`kgtool.kge.fused`, 5x faster than ``cdist``),
     else by ``torch.cdist`` (about 7x faster than the broadcast formula on a CPU)."""
-    if fused.fused_applies(len(queries), table.shape[1], table.shape[-1]):
+    if fused.fused_applies(len(queries), table):
         return fused.lp_distance_matrix(queries[:, 0], table[0], p_norm)
     return torch.cdist(queries[:, 0], table[0], p=p_norm, compute_mode="donot_use_mm_for_euclid_dist")
 
@@ -142,8 +142,7 @@ def complex_distances(a: Tensor, b: Tensor) -> Tensor:
     fused kernel in evaluation at scale (:mod:`kgtool.kge.fused`).
     """
     for queries, table in ((a, b), (b, a)):
-        if (is_query(queries, 2) and is_table(table, 2)
-                and fused.fused_applies(len(queries), table.shape[1], table[0, 0].numel())):
+        if is_query(queries, 2) and is_table(table, 2) and fused.fused_applies(len(queries), table):
             return fused.complex_distance_matrix(queries[:, 0], table[0])
     if torch.is_grad_enabled():
         return torch.linalg.vector_norm(a - b, dim=-1).sum(dim=-1)  # its gradient at 0 is 0, not NaN
@@ -202,10 +201,10 @@ class Interaction:
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def scores_all_fused(self, num_queries: int, num_entities: int) -> bool:
-        """Whether :meth:`score` of queries against all entities takes a fused kernel now (no
-        ``(b, n, dim)`` intermediate, hence no need to score the entities in chunks)."""
-        return self.has_fused_kernel and fused.fused_applies(num_queries, num_entities, self.entity_width)
+    def scores_all_fused(self, num_queries: int, entities: Tensor) -> bool:
+        """Whether :meth:`score` of queries against all ``entities`` ``(1, n, …)`` takes a fused
+        kernel now (no ``(b, n, dim)`` intermediate, hence no need to score them in chunks)."""
+        return self.has_fused_kernel and fused.fused_applies(num_queries, entities)
 
 
 class TransE(Interaction):

@@ -209,7 +209,7 @@ class KGEModel(nn.Module):
         entities = self.all_entities()[None]
         if self.interaction.is_bilinear:
             return score_against(self.score, entities)
-        if self.interaction.scores_all_fused(batch_size, self.num_entities):
+        if self.interaction.scores_all_fused(batch_size, entities):
             return score_against(self.interaction.score, entities)
         chunk = max(1, self.max_chunk_elements // max(1, batch_size * self.interaction.entity_width))
         scores = entities.new_empty((batch_size, self.num_entities))
