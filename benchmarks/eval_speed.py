@@ -17,6 +17,7 @@ divided by kgtool's steady time: 100% would be matmul speed for every flop.
 
     python benchmarks/eval_speed.py --dataset fb15k237 --data-dir ../shared/data --max-test 500
     python benchmarks/eval_speed.py --dataset fb15k237 --data-dir ../shared/data --max-test 2000 --cases distmult complex
+    python benchmarks/eval_speed.py --kernel-limits   # what bounds the fused kernels, in ns per element
 """
 
 from __future__ import annotations
@@ -81,6 +82,26 @@ def fused_kernels_off():
         fused.FUSED_MIN_ELEMENTS = threshold
 
 
+def kernel_limits() -> None:
+    """Nanoseconds per (query, entity, dim) of the fused kernels on a (512, 1024, 500) block,
+    and of RotatE's kernel without its square root: how much of it the square roots take."""
+    from kgtool.kge import fused
+
+    def without_square_root(queries, table):
+        real = queries[..., 0, :] - table[..., 0, :]
+        imaginary = queries[..., 1, :] - table[..., 1, :]
+        return (real * real + imaginary * imaginary).sum(dim=-1)
+
+    queries, table = torch.randn(512, 2, 500), torch.randn(1024, 2, 500)
+    kernels = {"RotatE": (fused.complex_distances, queries, table),
+               "RotatE without the square root": (without_square_root, queries, table),
+               "TransE L1": (fused.lp_distances, queries[:, 0], table[:, 0], 1)}
+    with torch.no_grad():
+        for label, (kernel, *args) in kernels.items():
+            fused.tiled(kernel, *args)  # compiles
+            print(f"# fused kernel, {label}: {best_of(lambda: fused.tiled(kernel, *args)) / (512 * 1024 * 500) * 1e9:.3f} ns")
+
+
 def kgtool_model(name: str, dim: int, dataset):
     from kgtool.config import ModelConfig
     from kgtool.kge.model import KGEModel
@@ -111,7 +132,12 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--memory-budget-mb", type=int, default=512)
     parser.add_argument("--max-test", type=int, help="rank this many test triples (a fixed random subset; the filter keeps all)")
+    parser.add_argument("--kernel-limits", action="store_true", help="time the fused kernels alone, then stop")
     args = parser.parse_args()
+    if args.kernel_limits:
+        print(machine_facts())
+        kernel_limits()
+        return
 
     from pykeen.evaluation import RankBasedEvaluator
 
