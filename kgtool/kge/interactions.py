@@ -146,9 +146,11 @@ def complex_distances(a: Tensor, b: Tensor) -> Tensor:
             return fused.complex_distance_matrix(queries[:, 0], table[0])
     if torch.is_grad_enabled():
         return torch.linalg.vector_norm(a - b, dim=-1).sum(dim=-1)  # its gradient at 0 is 0, not NaN
-    # Evaluation: hypot of the real and imaginary differences is 1.6x faster than the norm of a
-    # (…, dim, 2) difference tensor (its gradient at 0 would be NaN, hence not in training).
-    return torch.hypot(a[..., 0] - b[..., 0], a[..., 1] - b[..., 1]).sum(dim=-1)
+    # Evaluation: the square root of the squared real and imaginary differences, in place, is
+    # 1.5x faster than their hypot (a (500, 67, 500) block), which was 1.6x faster than the norm
+    # of a (…, dim, 2) difference tensor (its gradient at 0 would be NaN, hence not in training).
+    real, imaginary = a[..., 0] - b[..., 0], a[..., 1] - b[..., 1]
+    return real.mul_(real).addcmul_(imaginary, imaginary).sqrt_().sum(dim=-1)
 
 
 class Interaction:
