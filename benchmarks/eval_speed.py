@@ -93,7 +93,7 @@ def kernel_limits() -> None:
         return (real * real + imaginary * imaginary).sum(dim=-1)
 
     queries, table = torch.randn(512, 2, 500), torch.randn(1024, 2, 500)
-    kernels = {"RotatE": (fused.complex_distances, queries, table),
+    kernels = {"RotatE": (fused.planar_complex_distances, queries, table),
                "RotatE without the square root": (without_square_root, queries, table),
                "TransE L1": (fused.lp_distances, queries[:, 0], table[:, 0], 1)}
     with torch.no_grad():

@@ -13,8 +13,8 @@ per query made it 2.2x slower).
 Only evaluation takes these kernels (no gradients), on a CPU (their tiles are sized for its
 cache; not measured on a GPU), and only for batches large enough to repay compiling them: the
 first compiled call of a process takes about 5 s (3 s of it importing ``torch._dynamo`` and
-inductor; inductor's on-disk cache spares the C++ compiler after the first process), each
-further kernel about 0.3 s. A ``(b, n)`` score matrix of ``b·n·width`` at least
+inductor; inductor's on-disk cache spares the C++ compiler after the first process, which took
+14 s), each further kernel about 0.3 s. A ``(b, n)`` score matrix of ``b·n·width`` at least
 :data:`FUSED_MIN_ELEMENTS` takes them; smaller graphs (UMLS: 661 queries x 135 entities x 1,000)
 keep the eager path and never compile.
 """
@@ -71,7 +71,7 @@ def lp_distances(queries: Tensor, table: Tensor, p_norm: int) -> Tensor:
     return differences.abs().pow(p_norm).sum(dim=-1).pow(1.0 / p_norm)
 
 
-def complex_distances(queries: Tensor, table: Tensor) -> Tensor:
+def planar_complex_distances(queries: Tensor, table: Tensor) -> Tensor:
     """``Σ_i |q_i - e_i|`` of planar complex queries ``(b, 1, 2, d)`` and rows ``(1, n, 2, d)``
     (real parts ``[..., 0, :]``, imaginary parts ``[..., 1, :]``) -> ``(b, n)``."""
     real = queries[..., 0, :] - table[..., 0, :]
@@ -106,4 +106,4 @@ def complex_distance_matrix(queries: Tensor, table: Tensor) -> Tensor:
     def planar(x: Tensor) -> Tensor:
         return x.transpose(-1, -2).contiguous()
 
-    return tiled(complex_distances, planar(queries), planar(table))
+    return tiled(planar_complex_distances, planar(queries), planar(table))
