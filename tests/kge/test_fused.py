@@ -102,3 +102,16 @@ def test_without_a_compiler_evaluation_scores_eagerly_with_one_log_line(monkeypa
         "evaluation: no C++ compiler found (c++, g++, clang++); distance models score all entities eagerly"]
     triples = torch.tensor([[h, r, e] for h, r in ((0, 1), (5, 0)) for e in range(9)])
     torch.testing.assert_close(scores[0].double(), brute_force_scores(model, triples).view(2, 9), rtol=1e-5, atol=1e-5)
+
+
+def test_the_fused_path_bypasses_a_compiled_score_function(fuse_everything):
+    """With ``training.compile`` the model's ``score`` is compiled for training; evaluation at
+    scale goes through the eager formula to the fused kernel instead of compiling around it."""
+    torch.manual_seed(0)
+    model = KGEModel(ModelConfig(name="rotate", dim=4), num_entities=9, num_relations=2).eval()
+    model.score = lambda *args: pytest.fail("the (compiled) score function scored all entities")
+    with torch.no_grad():
+        scores = model.score_tails(torch.tensor([0, 5]), torch.tensor([1, 0]))
+    assert fuse_everything == ["planar_complex_distances"]
+    triples = torch.tensor([[h, r, e] for h, r in ((0, 1), (5, 0)) for e in range(9)])
+    torch.testing.assert_close(scores.double(), brute_force_scores(model, triples).view(2, 9), rtol=1e-5, atol=1e-5)
