@@ -1,25 +1,40 @@
-"""Filtered evaluation speed: kgtool against pykeen's RankBasedEvaluator, and the matmul limit.
+"""Filtered evaluation speed: kgtool against pykeen's RankBasedEvaluator, and the machine's limit.
 
 Both rank every test triple on both sides against all entities, filtered by train + valid +
 test, with a freshly initialised model of the same kind and size (ranking cost does not depend
 on training). For DistMult the two libraries get the same embeddings, so their MRRs must agree,
-which checks that both computed the same thing. The matmul limit is one plain
-``(2·n_test, dim) @ (dim, num_entities)`` product: the floor for a bilinear model's scoring.
+which checks that both computed the same thing.
 
-    python benchmarks/eval_speed.py --dataset fb15k237 --data-dir ../shared/data
-    python benchmarks/eval_speed.py --dataset fb15k237 --data-dir ../shared/data --max-test 2000   # all models in minutes
+kgtool is timed twice in a row: the first run includes compiling the fused distance kernels of
+TransE and RotatE (``kgtool.kge.fused``; inductor's on-disk cache makes later processes
+faster), the second is the steady state. "plain" is kgtool with the fused kernels off (the eager,
+chunked path), timed in the same process between the two.
+
+The bound of a case is the larger of its compute time at the machine's measured matmul rate
+(``FLOPS_PER_ELEMENT`` flops per (query, entity, dimension)) and the time to stream its table
+and score matrix at the measured memory bandwidth (a copy of 512 MiB); "of bound" is that bound
+divided by kgtool's steady time: 100% would be matmul speed for every flop.
+
+    python benchmarks/eval_speed.py --dataset fb15k237 --data-dir ../shared/data --max-test 500
+    python benchmarks/eval_speed.py --dataset fb15k237 --data-dir ../shared/data --max-test 2000 --cases distmult complex
+    python benchmarks/eval_speed.py --kernel-limits   # what bounds the fused kernels, in ns per element
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from contextlib import contextmanager
 
 import torch
 
 from machine import machine_facts
 
 CASES = {"distmult": 256, "complex": 256, "transe": 500, "rotate": 500}
+# Flops per (query, entity, dim) of scoring: a multiply-add per real number; ComplEx's dim
+# complex numbers are 2·dim reals; TransE L1: subtract, absolute value, add; RotatE per complex
+# number: two subtractions, two squares, an addition, a square root, the sum's addition.
+FLOPS_PER_ELEMENT = {"distmult": 2, "complex": 4, "transe": 3, "rotate": 7}
 PYKEEN_MODELS = {"distmult": "DistMult", "complex": "ComplEx", "transe": "TransE", "rotate": "RotatE"}
 
 
@@ -27,6 +42,64 @@ def timed(compute) -> tuple[float, object]:
     started = time.perf_counter()
     result = compute()
     return time.perf_counter() - started, result
+
+
+def best_of(compute, repeats: int = 3) -> float:
+    return min(timed(compute)[0] for _ in range(repeats))
+
+
+def matmul_rate() -> float:
+    """The machine's float32 matmul rate in flop/s, as torch gets it (best of three)."""
+    a, b = torch.randn(2048, 1024), torch.randn(1024, 4096)
+    return 2 * 2048 * 1024 * 4096 / best_of(lambda: a @ b)
+
+
+def memory_bandwidth() -> float:
+    """Bytes per second read and written by a copy of 512 MiB (best of three)."""
+    source = torch.randn(2**27)
+    target = torch.empty_like(source)
+    return 2 * source.numel() * 4 / best_of(lambda: target.copy_(source))
+
+
+def bound_seconds(name: str, dim: int, num_queries: int, num_entities: int, rate: float, bandwidth: float) -> float:
+    """The least time scoring could take: flops at the matmul rate or the table read and the
+    score matrix written once at the memory bandwidth, whichever is longer."""
+    flops = FLOPS_PER_ELEMENT[name] * num_queries * num_entities * dim
+    width = 2 * dim if name in ("complex", "rotate") else dim
+    traffic = 4 * num_entities * (width + num_queries)
+    return max(flops / rate, traffic / bandwidth)
+
+
+@contextmanager
+def fused_kernels_off():
+    from kgtool.kge import fused
+
+    threshold = fused.FUSED_MIN_ELEMENTS
+    fused.FUSED_MIN_ELEMENTS = float("inf")
+    try:
+        yield
+    finally:
+        fused.FUSED_MIN_ELEMENTS = threshold
+
+
+def kernel_limits() -> None:
+    """Nanoseconds per (query, entity, dim) of the fused kernels on a (512, 1024, 500) block,
+    and of RotatE's kernel without its square root: how much of it the square roots take."""
+    from kgtool.kge import fused
+
+    def without_square_root(queries, table):
+        real = queries[..., 0, :] - table[..., 0, :]
+        imaginary = queries[..., 1, :] - table[..., 1, :]
+        return (real * real + imaginary * imaginary).sum(dim=-1)
+
+    queries, table = torch.randn(512, 2, 500), torch.randn(1024, 2, 500)
+    kernels = {"RotatE": (fused.planar_complex_distances, queries, table),
+               "RotatE without the square root": (without_square_root, queries, table),
+               "TransE L1": (fused.lp_distances, queries[:, 0], table[:, 0], 1)}
+    with torch.no_grad():
+        for label, (kernel, *args) in kernels.items():
+            fused.tiled(kernel, *args)  # compiles
+            print(f"# fused kernel, {label}: {best_of(lambda: fused.tiled(kernel, *args)) / (512 * 1024 * 500) * 1e9:.3f} ns")
 
 
 def kgtool_model(name: str, dim: int, dataset):
@@ -59,7 +132,12 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--memory-budget-mb", type=int, default=512)
     parser.add_argument("--max-test", type=int, help="rank this many test triples (a fixed random subset; the filter keeps all)")
+    parser.add_argument("--kernel-limits", action="store_true", help="time the fused kernels alone, then stop")
     args = parser.parse_args()
+    if args.kernel_limits:
+        print(machine_facts())
+        kernel_limits()
+        return
 
     from pykeen.evaluation import RankBasedEvaluator
 
@@ -73,21 +151,28 @@ def main() -> None:
     if args.max_test:
         test = test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:args.max_test]]
     print(machine_facts())
+    rate, bandwidth = matmul_rate(), memory_bandwidth()
+    print(f"# measured: matmul {rate / 1e9:.1f} GFLOP/s, memory copy {bandwidth / 1e9:.1f} GB/s")
     print(f"# {dataset.name}: {len(test):,} test triples x 2 sides x {dataset.num_entities:,} entities")
-    print("| model | dim | kgtool s | pykeen s | speed-up | matmul limit s | kgtool / limit | MRR kgtool | MRR pykeen |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| model | dim | kgtool s (first, with compiling) | kgtool s | plain s | pykeen s | vs pykeen | bound s | of bound "
+          "| MRR kgtool | MRR plain | MRR pykeen |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in args.cases:
         dim = CASES[name]
         model = kgtool_model(name, dim, dataset)
-        ours, metrics = timed(lambda: evaluate_link_prediction(model, test, known, args.memory_budget_mb))
+        evaluate = lambda: evaluate_link_prediction(model, test, known, args.memory_budget_mb)
+        first, _ = timed(evaluate)
+        with fused_kernels_off():
+            plain, plain_metrics = timed(evaluate)
+        ours, metrics = timed(evaluate)
         theirs_model = pykeen_model(name, dim, dataset, model)
         evaluator = RankBasedEvaluator(filtered=True)
         theirs, results = timed(lambda: evaluator.evaluate(theirs_model, test, use_tqdm=False,
                                                            additional_filter_triples=[known]))
-        a, b = torch.randn(2 * len(test), dim), torch.randn(dim, dataset.num_entities)
-        limit, _ = timed(lambda: a @ b)
-        print(f"| {name} | {dim} | {ours:.2f} | {theirs:.2f} | {theirs / ours:.1f}x | {limit:.2f} | {ours / limit:.1f}x | "
-              f"{metrics['mrr']:.4f} | {results.get_metric('both.realistic.inverse_harmonic_mean_rank'):.4f} |", flush=True)
+        bound = bound_seconds(name, dim, 2 * len(test), dataset.num_entities, rate, bandwidth)
+        print(f"| {name} | {dim} | {first:.2f} | {ours:.2f} | {plain:.2f} | {theirs:.2f} | {theirs / ours:.1f}x | "
+              f"{bound:.2f} | {bound / ours:.0%} | {metrics['mrr']:.4f} | {plain_metrics['mrr']:.4f} | "
+              f"{results.get_metric('both.realistic.inverse_harmonic_mean_rank'):.4f} |", flush=True)
 
 
 if __name__ == "__main__":

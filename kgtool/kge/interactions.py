@@ -21,14 +21,15 @@ import torch
 from torch import Tensor
 
 from kgtool.config import ModelConfig
+from kgtool.kge import fused
 
 
 def transe_interaction(h: Tensor, r: Tensor, t: Tensor, p_norm: int, margin: float) -> Tensor:
     """TransE: ``γ - ||h + r - t||_p``. Shapes: real ``(*batch, dim)`` -> ``(*batch,)``.
 
     When the heads or the tails are one table ``(1, n, dim)`` shared by queries ``(b, 1, dim)``
-    (all entities, or shared negatives), the scores are a distance matrix, which ``torch.cdist``
-    computes without the ``(b, n, dim)`` difference tensor: about 7x faster on a CPU.
+    (all entities, or shared negatives), the scores are a :func:`distance_matrix`, computed
+    without the ``(b, n, dim)`` difference tensor.
     """
     if is_table(t) and is_query(h) and is_query(r):
         return margin - distance_matrix(h + r, t, p_norm)
@@ -37,17 +38,23 @@ def transe_interaction(h: Tensor, r: Tensor, t: Tensor, p_norm: int, margin: flo
     return margin - torch.linalg.vector_norm(h + r - t, ord=p_norm, dim=-1)
 
 
-def is_table(x: Tensor) -> bool:
-    return x.dim() == 3 and x.shape[0] == 1
+def is_table(x: Tensor, item_dims: int = 1) -> bool:
+    """Whether ``x`` is ``(1, n, *item)``: rows shared by every query (``item_dims`` trailing dims)."""
+    return x.dim() == 2 + item_dims and x.shape[0] == 1
 
 
-def is_query(x: Tensor) -> bool:
-    return x.dim() == 3 and x.shape[1] == 1
+def is_query(x: Tensor, item_dims: int = 1) -> bool:
+    """Whether ``x`` is ``(b, 1, *item)``: one row per query, against every row of a table."""
+    return x.dim() == 2 + item_dims and x.shape[1] == 1
 
 
 def distance_matrix(queries: Tensor, table: Tensor, p_norm: int) -> Tensor:
     """``||q - e||_p`` for queries ``(b, 1, dim)`` and a table ``(1, n, dim)`` -> ``(b, n)``,
-    computed exactly (not through the less precise ``|q|² + |e|² - 2q·e`` expansion)."""
+    computed exactly (not through the less precise ``|q|² + |e|² - 2q·e`` expansion): by the
+    fused kernel in evaluation at scale (:mod:`kgtool.kge.fused`, 5x faster than ``cdist``),
+    else by ``torch.cdist`` (about 7x faster than the broadcast formula on a CPU)."""
+    if fused.fused_applies(len(queries), table):
+        return fused.lp_distance_matrix(queries[:, 0], table[0], p_norm)
     return torch.cdist(queries[:, 0], table[0], p=p_norm, compute_mode="donot_use_mm_for_euclid_dist")
 
 
@@ -125,13 +132,25 @@ def rotate_interaction(h: Tensor, r: Tensor, t: Tensor, margin: float) -> Tensor
         a, b = h, complex_product(t, conjugate(r))
     else:
         a, b = complex_product(h, r), t
+    return margin - complex_distances(a, b)
+
+
+def complex_distances(a: Tensor, b: Tensor) -> Tensor:
+    """``Σ_i |a_i - b_i|`` of broadcastable complex pairs ``(*batch, dim, 2)`` -> ``(*batch,)``.
+
+    Queries ``(b, 1, dim, 2)`` against a table ``(1, n, dim, 2)`` (either way round) take the
+    fused kernel in evaluation at scale (:mod:`kgtool.kge.fused`).
+    """
+    for queries, table in ((a, b), (b, a)):
+        if is_query(queries, 2) and is_table(table, 2) and fused.fused_applies(len(queries), table):
+            return fused.complex_distance_matrix(queries[:, 0], table[0])
     if torch.is_grad_enabled():
-        moduli = torch.linalg.vector_norm(a - b, dim=-1)  # its gradient at 0 is 0, not NaN
-    else:
-        # Evaluation: hypot of the real and imaginary differences is 1.6x faster than the norm of
-        # a (…, dim, 2) difference tensor (its gradient at 0 would be NaN, hence not in training).
-        moduli = torch.hypot(a[..., 0] - b[..., 0], a[..., 1] - b[..., 1])
-    return margin - moduli.sum(dim=-1)
+        return torch.linalg.vector_norm(a - b, dim=-1).sum(dim=-1)  # its gradient at 0 is 0, not NaN
+    # Evaluation: the square root of the squared real and imaginary differences, in place, is
+    # 1.5x faster than their hypot (a (500, 67, 500) block), which was 1.6x faster than the norm
+    # of a (…, dim, 2) difference tensor (its gradient at 0 would be NaN, hence not in training).
+    real, imaginary = a[..., 0] - b[..., 0], a[..., 1] - b[..., 1]
+    return real.mul_(real).addcmul_(imaginary, imaginary).sqrt_().sum(dim=-1)
 
 
 class Interaction:
@@ -143,6 +162,7 @@ class Interaction:
 
     complex_valued = False
     is_bilinear = False  # scoring all entities is a matrix product (no (b, n, dim) intermediate)
+    has_fused_kernel = False  # scoring all entities can take a kernel of kgtool.kge.fused
 
     def __init__(self, config: ModelConfig):
         self.dim = config.dim
@@ -183,8 +203,15 @@ class Interaction:
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def scores_all_fused(self, num_queries: int, entities: Tensor) -> bool:
+        """Whether :meth:`score` of queries against all ``entities`` ``(1, n, …)`` takes a fused
+        kernel now (no ``(b, n, dim)`` intermediate, hence no need to score them in chunks)."""
+        return self.has_fused_kernel and fused.fused_applies(num_queries, entities)
+
 
 class TransE(Interaction):
+    has_fused_kernel = True
+
     def default_init_scale(self) -> float:
         # RotatE reference code: (γ + 2) / dim, which ties the initial distances to the margin.
         return (self.margin + 2.0) / self.dim

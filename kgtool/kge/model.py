@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from contextlib import contextmanager
 from typing import Callable
 
@@ -11,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from kgtool.config import ModelConfig
+from kgtool.kge.fused import has_compiler
 from kgtool.kge.interactions import INTERACTIONS
 
 log = logging.getLogger("kgtool")
@@ -19,7 +19,7 @@ log = logging.getLogger("kgtool")
 def compiled_or_eager(function: Callable) -> Callable:
     """``torch.compile(function)``, or ``function`` itself with one log line when there is no GPU
     and no C++ compiler for inductor's CPU kernels (compiling would fail at the first call)."""
-    if not torch.cuda.is_available() and not any(shutil.which(c) for c in ("c++", "g++", "clang++", "cl")):
+    if not has_compiler():
         log.warning("training.compile: no C++ compiler found (c++, g++, clang++); scoring runs eagerly")
         return function
     return torch.compile(function, dynamic=True)
@@ -186,17 +186,20 @@ class KGEModel(nn.Module):
     def score_tails(self, heads: Tensor, relations: Tensor) -> Tensor:
         """Scores of ``(h, r, e)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""
         h, r = self.entities(heads)[:, None], self.relations(relations)[:, None]
-        return self._score_all(lambda e: self.score(h, r, e), len(heads))
+        return self._score_all(lambda score, e: score(h, r, e), len(heads))
 
     def score_heads(self, relations: Tensor, tails: Tensor) -> Tensor:
         """Scores of ``(e, r, t)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""
         if self.reciprocal:
             return self.score_tails(tails, self.inverse(relations))
         r, t = self.relations(relations)[:, None], self.entities(tails)[:, None]
-        return self._score_all(lambda e: self.score(e, r, t), len(relations))
+        return self._score_all(lambda score, e: score(e, r, t), len(relations))
 
     def _score_all(self, score_against, batch_size: int) -> Tensor:
-        """Apply ``score_against(entities (1, chunk, dim)) -> (b, chunk)`` over entity chunks.
+        """Apply ``score_against(score, entities (1, chunk, dim)) -> (b, chunk)`` over entity chunks,
+        or over all entities at once where scoring makes no ``(b, n, dim)`` intermediate: a
+        matrix product (bilinear models) or, in evaluation at scale, a fused distance kernel
+        (:mod:`kgtool.kge.fused`, reached through the eager formula even when ``compile`` is on).
 
         The chunks' scores are written into one preallocated ``(b, num_entities)`` tensor: kept as
         a list of small tensors for a final ``cat``, each landed in the hole the chunk's large
@@ -205,11 +208,13 @@ class KGEModel(nn.Module):
         """
         entities = self.all_entities()[None]
         if self.interaction.is_bilinear:
-            return score_against(entities)
+            return score_against(self.score, entities)
+        if self.interaction.scores_all_fused(batch_size, entities):
+            return score_against(self.interaction.score, entities)
         chunk = max(1, self.max_chunk_elements // max(1, batch_size * self.interaction.entity_width))
         scores = entities.new_empty((batch_size, self.num_entities))
         for start in range(0, self.num_entities, chunk):
-            scores[:, start:start + chunk] = score_against(entities[:, start:start + chunk])
+            scores[:, start:start + chunk] = score_against(self.score, entities[:, start:start + chunk])
         return scores
 
     def penalty(self, kind: str, entity_ids: Tensor, relation_ids: Tensor) -> Tensor:

@@ -111,7 +111,7 @@ def test_inner_products_match_the_elementwise_sum_with_gradients(shapes):
 
 
 def test_rotate_scores_the_same_with_and_without_gradients():
-    """Evaluation (no gradients) takes a faster hypot path; training keeps the NaN-free norm."""
+    """Evaluation (no gradients) takes faster in-place moduli; training keeps the NaN-free norm."""
     torch.manual_seed(0)
     h, r, t = torch.randn(4, 1, 6, 2), torch.randn(4, 1, 6, 2), torch.randn(1, 9, 6, 2)
     r = r / torch.linalg.vector_norm(r, dim=-1, keepdim=True)
