@@ -13,7 +13,7 @@ from tests.conftest import REPO, random_dataset
 
 pytest.importorskip("torchkge")
 sys.path.insert(0, str(REPO / "benchmarks"))
-import vs_pykeen  # noqa: E402  (a script beside machine.py, not a package)
+import vs_pykeen  # a script beside machine.py, not a package
 
 
 def test_torchkge_filtered_metrics_match_kgtool_for_distmult():
