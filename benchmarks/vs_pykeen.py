@@ -1,7 +1,7 @@
-"""kgtool against pykeen's pipeline with the same hyperparameters, side by side in one run.
+"""kgtool against pykeen's pipeline and TorchKGE with the same hyperparameters, side by side in one run.
 
 Each (case, library, seed) trains in its own process (so peak RSS is its own), alternating
-kgtool and pykeen, and prints: positive training triples per second, seconds of filtered test
+kgtool, pykeen and TorchKGE, and prints: positive training triples per second, seconds of filtered test
 evaluation (both sides, all entities), peak RSS, and test MRR / Hits@10 (realistic ranks) after
 the same number of epochs. The matmul limit column times a plain ``a @ b`` of the shape that
 scoring all entities for all test queries needs.
@@ -14,6 +14,11 @@ scoring all entities for all test queries needs.
 ``--max-train`` / ``--max-test`` keep a fixed random subset of those splits (for both libraries; all
 entities stay), so that a CPU measures throughput and evaluation at FB15k-237's size in minutes.
 
+TorchKGE (``pip install torchkge``, the ``bench`` extra) has no RotatE, no NSSA loss and no 1vsAll
+training: its rows use the closest setup it offers, printed under each case (``TORCHKGE``). Its
+evaluator (filtered by train + valid + test) counts ties against the true entity (pessimistic
+ranks); with float scores ties are rare, so its MRR compares with the realistic ones.
+
 ``--kgtool-set`` adds overrides to every kgtool row; ``--variant`` adds a kgtool row with its own
 overrides (its fast paths), named in the table.
 """
@@ -21,6 +26,7 @@ overrides (its fast paths), named in the table.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -38,6 +44,16 @@ CASES = {
     "distmult": dict(model="distmult", dim=256, scoring="negatives", loss="softplus", negatives=64, batch=1024, lr=1e-3, margin=0.0, temperature=0.0),
 }
 PYKEEN_MODELS = {"rotate": "RotatE", "transe": "TransE", "complex": "ComplEx", "distmult": "DistMult"}
+TORCHKGE = {
+    # case: TorchKGE's closest loss and negatives per positive, and what differs from the case
+    "transe": dict(loss="margin", negatives=128, note="MarginLoss (γ=9) instead of NSSA"),
+    "distmult": dict(loss="softplus", negatives=64, note="LogisticLoss: softplus summed, not averaged"),
+    "complex-1vsall": dict(loss="softplus", negatives=64, note="no 1vsAll in TorchKGE: sampled negatives, LogisticLoss (softplus)"),
+}
+TORCHKGE_COMMON = ("uniform negatives (entity 0 never drawn), entities renormalised after each epoch, "
+                   "TransE/DistMult score unit-norm entities")
+TORCHKGE_MISSING = "RotatE is not in TorchKGE"
+EVAL_MEMORY_MB = 512  # TorchKGE's evaluation batch holds a (batch, entities, dim) candidate tensor of about this size
 
 
 def benchmark_dataset(args):
@@ -127,6 +143,69 @@ def run_pykeen(case: dict, args) -> dict:
             "hits@10": metrics.get_metric("both.realistic.hits_at_10")}
 
 
+def torchkge_graph(dataset, triples, known=None):
+    """TorchKGE's ``KnowledgeGraph`` of ``triples`` ``(n, 3)`` (head, relation, tail ids), with
+    kgtool's entity and relation vocabulary (all entities); ``known`` (a ``KnowledgeGraph``)
+    lends it the known heads and tails its evaluator filters by."""
+    import numpy as np
+    import pandas as pd
+    from torchkge import KnowledgeGraph
+
+    entities, relations = np.array(dataset.entities), np.array(dataset.relations)
+    heads, rels, tails = triples.cpu().numpy().T
+    frame = pd.DataFrame({"from": entities[heads], "rel": relations[rels], "to": entities[tails]})
+    filters = {} if known is None else dict(dict_of_heads=known.dict_of_heads, dict_of_tails=known.dict_of_tails,
+                                            dict_of_rels=known.dict_of_rels)
+    return KnowledgeGraph(df=frame, ent2ix={e: i for i, e in enumerate(dataset.entities)},
+                          rel2ix={r: i for i, r in enumerate(dataset.relations)}, **filters)
+
+
+def torchkge_filtered_metrics(model, dataset, triples) -> dict:
+    """TorchKGE's ``LinkPredictionEvaluator`` on ``triples`` ``(n, 3)``, filtered by all of
+    ``dataset``'s splits: filtered MRR and Hits@10 of both sides (pessimistic ranks)."""
+    from torchkge.evaluation import LinkPredictionEvaluator
+
+    evaluator = LinkPredictionEvaluator(model, torchkge_graph(dataset, triples, torchkge_graph(dataset, dataset.all_triples())))
+    batch = max(1, EVAL_MEMORY_MB * 2**20 // (4 * dataset.num_entities * model.emb_dim))
+    evaluator.evaluate(b_size=batch, verbose=False)
+    return {"mrr": evaluator.mrr()[1], "hits@10": evaluator.hit_at_k(10)[1]}
+
+
+def run_torchkge(case: dict, args) -> dict:
+    """TorchKGE's model, loss and uniform sampler in a plain Adam loop over shuffled batches
+    (its ``Trainer`` draws one negative per positive), renormalising after each epoch as it does."""
+    import torch
+    from torchkge.models import ComplExModel, DistMultModel, TransEModel
+    from torchkge.sampling import UniformNegativeSampler
+    from torchkge.utils import LogisticLoss, MarginLoss
+
+    setup = TORCHKGE[args.case]
+    torch.manual_seed(args.seed)
+    dataset = benchmark_dataset(args)
+    train = torchkge_graph(dataset, dataset.train)
+    sizes = (case["dim"], dataset.num_entities, dataset.num_relations)
+    model = {"transe": lambda: TransEModel(*sizes, dissimilarity_type="L1"),
+             "distmult": lambda: DistMultModel(*sizes), "complex": lambda: ComplExModel(*sizes)}[case["model"]]()
+    model.to(args.device)
+    criterion = MarginLoss(case["margin"]) if setup["loss"] == "margin" else LogisticLoss()
+    sampler = UniformNegativeSampler(train, n_neg=setup["negatives"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=case["lr"])
+    heads, tails, relations = (ids.to(args.device) for ids in (train.head_idx, train.tail_idx, train.relations))
+    started = time.perf_counter()
+    for _ in range(args.epochs):
+        for batch in torch.randperm(train.n_facts, device=args.device).split(case["batch"]):
+            h, t, r = heads[batch], tails[batch], relations[batch]
+            optimizer.zero_grad()
+            criterion(*model(h, t, r, *sampler.corrupt_batch(h, t, r))).backward()
+            optimizer.step()
+        model.normalize_parameters()
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    metrics = torchkge_filtered_metrics(model.eval(), dataset, dataset.test)
+    return {"train_seconds": train_seconds, "eval_seconds": time.perf_counter() - started,
+            "num_train": len(dataset.train), **metrics}
+
+
 def matmul_limit_seconds(args) -> float:
     """Seconds of ``(2·n_test, 256) @ (256, num_entities)``: the floor for bilinear evaluation."""
     import torch
@@ -141,7 +220,7 @@ def matmul_limit_seconds(args) -> float:
 
 def worker(args) -> None:
     case = CASES[args.case]
-    result = (run_kgtool if args.library == "kgtool" else run_pykeen)(case, args)
+    result = {"kgtool": run_kgtool, "pykeen": run_pykeen, "torchkge": run_torchkge}[args.library](case, args)
     result["peak_rss_mb"] = peak_rss_mb()
     print("RESULT " + json.dumps(result))
 
@@ -161,7 +240,7 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=KEY=VALUE[,KEY=VALUE]",
                         help="an extra kgtool row with these overrides, e.g. "
                              "fast=training.shared_negatives=true,training.compile=true (repeatable)")
-    parser.add_argument("--worker", dest="library", choices=("kgtool", "pykeen"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", dest="library", choices=("kgtool", "pykeen", "torchkge"), help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -181,6 +260,11 @@ def main() -> None:
         libraries[f"kgtool {name}"] = ("kgtool", args.kgtool_set + assignments.split(","))
         print(f"kgtool {name}: {' '.join(libraries[f'kgtool {name}'][1])}")
     libraries["pykeen"] = ("pykeen", [])
+    if importlib.util.find_spec("torchkge"):
+        libraries["torchkge"] = ("torchkge", [])
+        print(f"torchkge in every case: {TORCHKGE_COMMON}")
+    else:
+        print("no torchkge rows: pip install torchkge (kgtool's bench extra)")
     print(f"matmul limit (2·n_test x 256 @ 256 x entities): {matmul_limit_seconds(args):.3f}s")
     header = f"{'case':<15} {'library':<12} {'triples/s':>10} {'eval s':>8} {'RSS MB':>8} {'MRR':>14} {'Hits@10':>8}"
     print(header)
@@ -189,6 +273,8 @@ def main() -> None:
         rows = {row: [] for row in libraries}
         for seed in range(args.seeds):
             for row, (library, overrides) in libraries.items():
+                if library == "torchkge" and name not in TORCHKGE:
+                    continue
                 command = [sys.executable, __file__, "--worker", library, "--case", name, "--seed", str(seed),
                            "--dataset", args.dataset, "--epochs", str(args.epochs), "--device", args.device]
                 for option in ("data_dir", "max_train", "max_test"):
@@ -203,6 +289,8 @@ def main() -> None:
                     continue
                 rows[row].append(json.loads(lines[0][len("RESULT "):]))
         for row, results in rows.items():
+            if row == "torchkge" and name not in TORCHKGE:
+                print(f"{name:<15} {row:<12} {'n/a':>10} ({TORCHKGE_MISSING})")
             if not results:
                 continue
             mean = {k: sum(r[k] for r in results) / len(results) for k in results[0]}
@@ -210,6 +298,8 @@ def main() -> None:
             rate = mean["num_train"] * args.epochs / mean["train_seconds"]
             print(f"{name:<15} {row:<12} {rate:>10,.0f} {mean['eval_seconds']:>8.2f} {mean['peak_rss_mb']:>8,.0f} "
                   f"{mean['mrr']:>7.3f} ±{spread / 2:.3f} {mean['hits@10']:>8.3f}")
+        if rows.get("torchkge"):
+            print(f"{'':<15} torchkge: {TORCHKGE[name]['negatives']} negatives, {TORCHKGE[name]['note']}")
 
 
 if __name__ == "__main__":
