@@ -185,7 +185,7 @@ def _fit(config: Config, output, resume: bool, dataset, device: torch.device, te
         folder.save_config(config)
     trainer = Trainer(task, config, folder, device, on_validation)
     if resume:
-        trainer.restore(folder.load_checkpoint(map_location=trainer.device))
+        trainer.restore(folder.load_checkpoint())  # on the CPU: restore moves what the device needs
     trainer.train()
     best = trainer.best
     valid = best.get("metrics") if best is not None else None  # the best validation ranked it already

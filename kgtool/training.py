@@ -173,9 +173,8 @@ class Trainer:
                                   f"{str(error).splitlines()[0]}") from None
         self.epoch, self.batch, self.permutation = state["epoch"], state["batch"], state["permutation"]
         self.epoch_loss = state["epoch_loss"]
+        # a state loaded on the CPU keeps the best model's copy there, never on the training device
         self.best, self.stale_validations, self.finished = state["best"], state["stale_validations"], state["finished"]
-        if self.best is not None and self.best["model"] is not None:
-            self.best["model"] = {k: v.cpu() for k, v in self.best["model"].items()}
         if distributed.is_main():
             self.folder.truncate_log(self.epoch)  # epochs logged after this checkpoint will run again
 
