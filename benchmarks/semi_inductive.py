@@ -59,8 +59,7 @@ def run_row(dataset, config_file: str, row: str, settings: list[str]) -> list[di
         wall = time.perf_counter() - started
         results = [summary(row, run.metrics["test"], run.metrics.get("best_epoch"), wall)]
         if row == "table":
-            held_out = torch.ones(dataset.num_entities, dtype=torch.bool)
-            held_out[dataset.train[:, [0, 2]].flatten()] = False
+            held_out = ~dataset.trained_entities()
             with torch.no_grad():
                 run.model.entity_embeddings.weight[held_out] = 0
             results.append(summary("table, new rows zero", run.evaluate("test"), results[0]["best_epoch"], wall))

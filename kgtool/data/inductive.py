@@ -77,8 +77,8 @@ def semi_inductive_split(dataset: KGDataset, fraction: float = 0.1, support: int
                         "(inductive_split holds entities out without any)")
     group = held_out_groups(dataset.num_entities, fraction, seed)
     generator = torch.Generator().manual_seed(seed)
-    anchored = between(dataset.all_triples(), group, 0, 1)
-    anchored = torch.cat([anchored, between(dataset.all_triples(), group, 0, 2)])
+    known = dataset.all_triples()
+    anchored = torch.cat([between(known, group, 0, 1), between(known, group, 0, 2)])
     anchored = anchored[torch.randperm(len(anchored), generator=generator)]
     new = torch.where(group[anchored[:, 0]] > 0, anchored[:, 0], anchored[:, 2])  # each triple's held-out end
     order = torch.argsort(new, stable=True)  # by entity, in random order within each

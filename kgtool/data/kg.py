@@ -79,10 +79,15 @@ class KGDataset:
         """All known triples, shape (n_train + n_valid + n_test + n_support, 3): the filter for ranking."""
         return torch.cat([self.splits[s] for s in SPLITS] + [self.support])
 
-    def unseen_entities(self) -> dict[str, int]:
-        """How many entities of each non-train split never occur in train."""
+    def trained_entities(self) -> torch.Tensor:
+        """``(num_entities,)`` bool: the entity occurs in a training triple."""
         seen = torch.zeros(self.num_entities, dtype=torch.bool)
         seen[self.train[:, [0, 2]].reshape(-1)] = True
+        return seen
+
+    def unseen_entities(self) -> dict[str, int]:
+        """How many entities of each non-train split never occur in train."""
+        seen = self.trained_entities()
         counts = {}
         for split in SPLITS[1:]:
             used = torch.zeros(self.num_entities, dtype=torch.bool)

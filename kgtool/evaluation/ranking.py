@@ -147,9 +147,13 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
         if not seen.all():
             for name, mask in (("seen_entities", seen), ("unseen_entities", ~seen)):
                 if mask.any():
-                    metrics[name] = {**side_metrics(head.subset(mask), tail.subset(mask), "realistic"),
-                                     "num_triples": int(mask.sum())}
+                    metrics[name] = subset_metrics(head, tail, mask)
     return metrics
+
+
+def subset_metrics(head: Ranks, tail: Ranks, mask: Tensor) -> dict:
+    """Realistic metrics, both sides and each side, of the ranked triples in ``mask`` ``(n,)``."""
+    return {**side_metrics(head.subset(mask), tail.subset(mask), "realistic"), "num_triples": int(mask.sum())}
 
 
 def link_prediction_ranks(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,
@@ -181,6 +185,5 @@ def group_metrics(head: Ranks, tail: Ranks, relations: Tensor, groups: dict[str,
     for name, members in groups.items():
         mask = torch.isin(relations, torch.tensor(members, dtype=relations.dtype))
         if mask.any():
-            metrics[name] = {**side_metrics(head.subset(mask), tail.subset(mask), "realistic"),
-                             "num_triples": int(mask.sum())}
+            metrics[name] = subset_metrics(head, tail, mask)
     return metrics

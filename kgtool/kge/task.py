@@ -193,10 +193,8 @@ class KGETask:
 
     @cached_property
     def trained_entities(self) -> Tensor:
-        """``(num_entities,)`` bool: the entity occurs in a training triple."""
-        trained = torch.zeros(self.dataset.num_entities, dtype=torch.bool)
-        trained[self.dataset.train[:, [0, 2]].flatten()] = True
-        return trained
+        """``(num_entities,)`` bool: the entity occurs in a training triple (computed once)."""
+        return self.dataset.trained_entities()
 
     @cached_property
     def relation_categories(self) -> list[str]:
