@@ -94,6 +94,9 @@ class TrainingConfig:
     # redraw sampled negatives that are training triples (false negatives); None: on for per-row
     # sampled negatives, where it measured better (README), off where it does not apply
     filter_negatives: Optional[bool] = None
+    # score per-row sampled negatives by the chunked kernels of kgtool.kge.candidates, no (b, k, dim)
+    # tensors; None: on where they apply (CPU, a plain table, large steps); false: the plain path
+    fused_negatives: Optional[bool] = None
     epochs: int = 30  # passes over the training examples
     optimizer: str = "adam"  # adam | adagrad | sgd
     lr: float = 1e-3  # learning rate
@@ -283,7 +286,7 @@ class Config:
         sampled = t.scoring == "negatives"
         if not sampled:
             for name, value in [("subsampling", t.subsampling), ("shared_negatives", t.shared_negatives),
-                                ("filter_negatives", t.filter_negatives)]:
+                                ("filter_negatives", t.filter_negatives), ("fused_negatives", t.fused_negatives)]:
                 if value:
                     raise ConfigError(f"training.{name} applies to sampled negatives; scoring={t.scoring} scores "
                                       f"every entity. Set training.{name}=false or training.scoring=negatives")
@@ -296,15 +299,17 @@ class Config:
         if t.reciprocal and t.negative_sampler == "bernoulli":
             raise ConfigError("training.negative_sampler=bernoulli chooses which side to corrupt, but with "
                               "training.reciprocal every query asks for a tail; use uniform")
-        if t.filter_negatives and t.shared_negatives:
-            raise ConfigError("training.filter_negatives redraws each positive's own negatives; shared "
-                              "negatives have none of their own")
+        for name, what in [("filter_negatives", "redraws"), ("fused_negatives", "scores")]:
+            if getattr(t, name) and t.shared_negatives:
+                raise ConfigError(f"training.{name} {what} each positive's own negatives; shared "
+                                  "negatives have none of their own")
         if g.task == "link" and g.sampler == "saint":
             raise ConfigError("gnn.sampler=saint supports gnn.task=node only")
         if t.sparse and t.weight_decay:
             raise ConfigError("training.sparse does not work with training.weight_decay; use training.regularizer")
         if self.model.name in GNN_MODELS:
-            kge_only = ["filter_negatives", "shared_negatives", "reciprocal", "subsampling", "sparse", "compile"]
+            kge_only = ["filter_negatives", "fused_negatives", "shared_negatives", "reciprocal", "subsampling", "sparse",
+                        "compile"]
             for name in kge_only:
                 if getattr(t, name):
                     raise ConfigError(f"training.{name} applies to KGE models; {self.model.name} is a GNN")

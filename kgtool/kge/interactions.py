@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from kgtool.config import ModelConfig
-from kgtool.kge import fused
+from kgtool.kge import candidates, fused
 
 
 def transe_interaction(h: Tensor, r: Tensor, t: Tensor, p_norm: int, margin: float) -> Tensor:
@@ -163,6 +163,7 @@ class Interaction:
     complex_valued = False
     is_bilinear = False  # scoring all entities is a matrix product (no (b, n, dim) intermediate)
     has_fused_kernel = False  # scoring all entities can take a kernel of kgtool.kge.fused
+    candidate_kind: str | None = None  # kernel of kgtool.kge.candidates for per-row negatives, if any
 
     def __init__(self, config: ModelConfig):
         self.dim = config.dim
@@ -203,6 +204,24 @@ class Interaction:
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def tail_query(self, h: Tensor, r: Tensor) -> Tensor:
+        """What the candidate kernel compares tail candidates with: ``(b, *item)`` from formula
+        inputs ``h``, ``r`` ``(b, *item)``."""
+        raise NotImplementedError
+
+    def head_query(self, r: Tensor, t: Tensor) -> Tensor:
+        """The same for head candidates ``(?, r, t)``."""
+        raise NotImplementedError
+
+    def candidate_scores(self, queries: Tensor, rows: Tensor, ids: Tensor) -> Tensor:
+        """Scores of the candidates ``ids`` ``(b, k)`` among stored entity rows ``(n, entity_width)``
+        for queries ``(b, *item)`` of :meth:`tail_query` / :meth:`head_query` -> ``(b, k)``, by the
+        fused kernels of :mod:`kgtool.kge.candidates`: the scores of :meth:`score`."""
+        table = self.entities(rows)
+        if self.is_bilinear:
+            return candidates.candidate_distances("dot", queries.flatten(1), table.flatten(1), ids)
+        return self.margin - candidates.candidate_distances(self.candidate_kind, queries, table, ids)
+
     def scores_all_fused(self, num_queries: int, entities: Tensor) -> bool:
         """Whether :meth:`score` of queries against all ``entities`` ``(1, n, …)`` takes a fused
         kernel now (no ``(b, n, dim)`` intermediate, hence no need to score them in chunks)."""
@@ -216,12 +235,29 @@ class TransE(Interaction):
         # RotatE reference code: (γ + 2) / dim, which ties the initial distances to the margin.
         return (self.margin + 2.0) / self.dim
 
+    @property
+    def candidate_kind(self) -> str | None:
+        return {1: "l1", 2: "l2"}.get(self.p_norm)
+
+    def tail_query(self, h: Tensor, r: Tensor) -> Tensor:
+        return h + r  # ||h + r - t||
+
+    def head_query(self, r: Tensor, t: Tensor) -> Tensor:
+        return t - r  # ||h - (t - r)||
+
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         return transe_interaction(h, r, t, self.p_norm, self.margin)
 
 
 class DistMult(Interaction):
     is_bilinear = True
+    candidate_kind = "dot"
+
+    def tail_query(self, h: Tensor, r: Tensor) -> Tensor:
+        return h * r
+
+    def head_query(self, r: Tensor, t: Tensor) -> Tensor:
+        return r * t
 
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         return distmult_interaction(h, r, t)
@@ -230,6 +266,13 @@ class DistMult(Interaction):
 class ComplEx(Interaction):
     complex_valued = True
     is_bilinear = True
+    candidate_kind = "dot"
+
+    def tail_query(self, h: Tensor, r: Tensor) -> Tensor:
+        return complex_product(h, r)  # Re(Σ q·conj(t)): an inner product of the pairs
+
+    def head_query(self, r: Tensor, t: Tensor) -> Tensor:
+        return complex_product(t, conjugate(r))  # Re(Σ h·r·conj(t)) = Re(Σ h·conj(t·conj(r)))
 
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         return complex_interaction(h, r, t)
@@ -244,10 +287,17 @@ class RotatE(TransE):
     """
 
     complex_valued = True
+    candidate_kind = "complex"
 
     @property
     def relation_width(self) -> int:
         return self.dim
+
+    def tail_query(self, h: Tensor, r: Tensor) -> Tensor:
+        return complex_product(h, r)  # |h·r - t|
+
+    def head_query(self, r: Tensor, t: Tensor) -> Tensor:
+        return complex_product(t, conjugate(r))  # |h·r - t| = |h - t·conj(r)| as |r| = 1
 
     def relations(self, rows: Tensor) -> Tensor:
         """Stored values ``(*batch, dim)`` -> unit rotations ``(cos θ, sin θ)`` ``(*batch, dim, 2)``."""

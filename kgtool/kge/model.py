@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from kgtool.config import ModelConfig
+from kgtool.kge.candidates import fused_candidates_apply
 from kgtool.kge.fused import has_compiler
 from kgtool.kge.interactions import INTERACTIONS
 
@@ -37,6 +38,8 @@ class KGEModel(nn.Module):
     :param sparse: embeddings produce sparse gradients (only the rows a batch uses).
     :param compile: fuse the score function with ``torch.compile``, so that scoring candidates
         does not write ``(b, k, dim)`` intermediates to memory (the first calls compile).
+    :param fused_negatives: score per-row candidates in training by the chunked kernels of
+        :mod:`kgtool.kge.candidates` where they apply (CPU, dense table, large steps).
     :param entity_encoder: builds the entity representation from the row width the interaction
         needs, e.g. a :class:`~kgtool.encoders.MultimodalEmbedding`: a module mapping entity ids
         ``(*s,)`` to rows ``(*s, width)`` with ``encode_all() -> (num_entities, width)``. It
@@ -49,7 +52,8 @@ class KGEModel(nn.Module):
 
     def __init__(self, config: ModelConfig, num_entities: int, num_relations: int,
                  reciprocal: bool = False, max_chunk_elements: int = 2**24, sparse: bool = False,
-                 compile: bool = False, entity_encoder: Callable[[int], nn.Module] | None = None):
+                 compile: bool = False, entity_encoder: Callable[[int], nn.Module] | None = None,
+                 fused_negatives: bool = True):
         super().__init__()
         self.interaction = INTERACTIONS[config.name](config)
         self.score = compiled_or_eager(self.interaction.score) if compile else self.interaction.score
@@ -57,6 +61,7 @@ class KGEModel(nn.Module):
         self.num_relations = num_relations
         self.reciprocal = reciprocal
         self.sparse = sparse
+        self.fused_negatives = fused_negatives
         self.max_chunk_elements = max_chunk_elements
         relation_rows = num_relations * (2 if reciprocal else 1)
         width = self.interaction.entity_width
@@ -155,8 +160,11 @@ class KGEModel(nn.Module):
         ``(b, k)`` (or ``(1, k)``, shared by all rows) -> ``(b, k)``."""
         if self._all_entities_cheaper(candidates):
             return self.score_tails(heads, relations).gather(1, candidates)
-        h, r = self.entities(heads)[:, None], self.relations(relations)[:, None]
-        return self.score(h, r, self.entities(candidates))
+        h, r = self.entities(heads), self.relations(relations)
+        if self._fused_candidates(candidates):
+            return self.interaction.candidate_scores(self.interaction.tail_query(h, r), self.entity_embeddings.weight,
+                                                     candidates)
+        return self.score(h[:, None], r[:, None], self.entities(candidates))
 
     def score_head_candidates(self, relations: Tensor, tails: Tensor, candidates: Tensor) -> Tensor:
         """Scores of ``(c, r, t)`` with ``candidates`` ``(b, k)`` or ``(1, k)`` -> ``(b, k)``.
@@ -167,8 +175,11 @@ class KGEModel(nn.Module):
             return self.score_tail_candidates(tails, self.inverse(relations), candidates)
         if self._all_entities_cheaper(candidates):
             return self.score_heads(relations, tails).gather(1, candidates)
-        r, t = self.relations(relations)[:, None], self.entities(tails)[:, None]
-        return self.score(self.entities(candidates), r, t)
+        r, t = self.relations(relations), self.entities(tails)
+        if self._fused_candidates(candidates):
+            return self.interaction.candidate_scores(self.interaction.head_query(r, t), self.entity_embeddings.weight,
+                                                     candidates)
+        return self.score(self.entities(candidates), r[:, None], t[:, None])
 
     def _all_entities_cheaper(self, candidates: Tensor) -> bool:
         """Whether to score per-row candidates ``(b, k)`` by scoring all entities and picking.
@@ -182,6 +193,13 @@ class KGEModel(nn.Module):
         """
         return (not self.sparse and not self.encoded and candidates.shape[0] > 1
                 and 4 * candidates.shape[1] >= self.num_entities)
+
+    def _fused_candidates(self, candidates: Tensor) -> bool:
+        """Whether per-row candidates ``(b, k)`` take the fused kernels of
+        :mod:`kgtool.kge.candidates` (training on a CPU at scale, a plain dense table)."""
+        return (self.fused_negatives and self.interaction.candidate_kind is not None and not self.sparse
+                and not self.encoded
+                and candidates.shape[0] > 1 and fused_candidates_apply(candidates.numel(), self.entity_embeddings.weight))
 
     def score_tails(self, heads: Tensor, relations: Tensor) -> Tensor:
         """Scores of ``(h, r, e)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""

@@ -49,7 +49,8 @@ class KGETask:
                                                 config.evaluation.memory_budget_mb, dataset.support)
         self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
                               reciprocal=self.training.reciprocal, sparse=self.training.sparse,
-                              compile=self.training.compile, entity_encoder=entity_encoder)
+                              compile=self.training.compile, entity_encoder=entity_encoder,
+                              fused_negatives=self.training.fused_negatives is not False)
         self.queries = self._training_queries()
         self.weights = self._subsampling_weights() if self.training.subsampling else None
         if self.training.scoring == "negatives":
