@@ -164,6 +164,8 @@ class Interaction:
     is_bilinear = False  # scoring all entities is a matrix product (no (b, n, dim) intermediate)
     has_fused_kernel = False  # scoring all entities can take a kernel of kgtool.kge.fused
     candidate_kind: str | None = None  # kernel of kgtool.kge.candidates for per-row negatives, if any
+    # scoring all entities with gradients is one matrix product or distance matrix (no (b, n, dim) tensors)
+    trains_all_entities_in_one_product = True
 
     def __init__(self, config: ModelConfig):
         self.dim = config.dim
@@ -288,6 +290,7 @@ class RotatE(TransE):
 
     complex_valued = True
     candidate_kind = "complex"
+    trains_all_entities_in_one_product = False
 
     @property
     def relation_width(self) -> int:

@@ -113,3 +113,12 @@ def test_config_turns_it_off_and_refuses_it_where_it_does_not_apply():
                                                                    "loss": "ce"}})
     with pytest.raises(ConfigError, match="fused_negatives"):
         resolve_config({"model": {"name": "rotate"}, "training": {"fused_negatives": True, "shared_negatives": True}})
+
+
+def test_rotate_takes_its_candidates_rather_than_all_entities(monkeypatch):
+    """RotatE's all-entity scores in training are elementwise tensors; TransE's a distance matrix."""
+    monkeypatch.setattr(candidates, "FUSED_MIN_ELEMENTS", 0)
+    ids = torch.zeros(4, 100, dtype=torch.long)  # 4·100 negatives ≥ 300 entities: all entities otherwise
+    assert not make_model("rotate", 1, torch.float32)._all_entities_cheaper(ids)
+    assert make_model("rotate", 1, torch.float32, fused_negatives=False)._all_entities_cheaper(ids)
+    assert make_model("transe", 1, torch.float32)._all_entities_cheaper(ids)
