@@ -28,7 +28,7 @@ from contextlib import contextmanager
 
 import torch
 
-from machine import machine_facts
+from machine import best_of, machine_facts, matmul_rate, memory_bandwidth, timed
 
 CASES = {"distmult": 256, "complex": 256, "transe": 500, "rotate": 500}
 # Flops per (query, entity, dim) of scoring: a multiply-add per real number; ComplEx's dim
@@ -36,29 +36,6 @@ CASES = {"distmult": 256, "complex": 256, "transe": 500, "rotate": 500}
 # number: two subtractions, two squares, an addition, a square root, the sum's addition.
 FLOPS_PER_ELEMENT = {"distmult": 2, "complex": 4, "transe": 3, "rotate": 7}
 PYKEEN_MODELS = {"distmult": "DistMult", "complex": "ComplEx", "transe": "TransE", "rotate": "RotatE"}
-
-
-def timed(compute) -> tuple[float, object]:
-    started = time.perf_counter()
-    result = compute()
-    return time.perf_counter() - started, result
-
-
-def best_of(compute, repeats: int = 3) -> float:
-    return min(timed(compute)[0] for _ in range(repeats))
-
-
-def matmul_rate() -> float:
-    """The machine's float32 matmul rate in flop/s, as torch gets it (best of three)."""
-    a, b = torch.randn(2048, 1024), torch.randn(1024, 4096)
-    return 2 * 2048 * 1024 * 4096 / best_of(lambda: a @ b)
-
-
-def memory_bandwidth() -> float:
-    """Bytes per second read and written by a copy of 512 MiB (best of three)."""
-    source = torch.randn(2**27)
-    target = torch.empty_like(source)
-    return 2 * source.numel() * 4 / best_of(lambda: target.copy_(source))
 
 
 def bound_seconds(name: str, dim: int, num_queries: int, num_entities: int, rate: float, bandwidth: float) -> float:
