@@ -94,12 +94,12 @@ def run_kgtool(case: dict, args) -> dict:
     with tempfile.TemporaryDirectory() as output:
         run = kgtool.fit(config, output=f"{output}/run", dataset=benchmark_dataset(args))
         with open(f"{output}/run/log.jsonl") as log:
-            train_seconds = sum(json.loads(line)["seconds"] for line in log)
+            epoch_seconds = [json.loads(line)["seconds"] for line in log]
         started = time.perf_counter()
         metrics = run.evaluate("test")
         eval_seconds = time.perf_counter() - started
-    return {"train_seconds": train_seconds, "eval_seconds": eval_seconds, "num_train": len(run.dataset.train),
-            "mrr": metrics["mrr"], "hits@10": metrics["hits@10"]}
+    return {"train_seconds": sum(epoch_seconds), "epoch_seconds": epoch_seconds, "eval_seconds": eval_seconds,
+            "num_train": len(run.dataset.train), "mrr": metrics["mrr"], "hits@10": metrics["hits@10"]}
 
 
 def run_pykeen(case: dict, args) -> dict:
@@ -233,11 +233,39 @@ def matmul_limit_seconds(dataset) -> float:
     return time.perf_counter() - started
 
 
+def machine_limits(args) -> dict:
+    """The machine's limits and the dataset's size, measured in a worker of their own: a process
+    keeps its peak RSS across ``exec``, so buffers allocated here would raise every row's RSS."""
+    dataset = benchmark_dataset(args)
+    return {"matmul_limit_seconds": matmul_limit_seconds(dataset), "rate": matmul_rate(),
+            "bandwidth": memory_bandwidth(), "num_entities": dataset.num_entities}
+
+
 def worker(args) -> None:
+    if args.library == "limits":
+        print("RESULT " + json.dumps(machine_limits(args)))
+        return
     case = CASES[args.case]
     result = {"kgtool": run_kgtool, "pykeen": run_pykeen, "torchkge": run_torchkge}[args.library](case, args)
     result["peak_rss_mb"] = peak_rss_mb()
     print("RESULT " + json.dumps(result))
+
+
+def run_worker(args, library: str, case: str = "", seed: int = 0, overrides: list[str] = ()) -> dict | None:
+    """One worker process's RESULT, or None (its error printed) when it failed."""
+    command = [sys.executable, __file__, "--worker", library, "--case", case, "--seed", str(seed),
+               "--dataset", args.dataset, "--epochs", str(args.epochs), "--device", args.device]
+    for option in ("data_dir", "max_train", "max_test"):
+        if getattr(args, option):
+            command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+    for assignment in overrides:
+        command += ["--kgtool-set", assignment]
+    done = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        print(f"{case} {library} seed {seed} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(lines[0][len("RESULT "):])
 
 
 def main() -> None:
@@ -255,7 +283,7 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=KEY=VALUE[,KEY=VALUE]",
                         help="an extra kgtool row with these overrides, e.g. "
                              "fast=training.shared_negatives=true,training.compile=true (repeatable)")
-    parser.add_argument("--worker", dest="library", choices=("kgtool", "pykeen", "torchkge"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", dest="library", choices=("kgtool", "pykeen", "torchkge", "limits"), help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -280,13 +308,14 @@ def main() -> None:
         print(f"torchkge in every case: {TORCHKGE_COMMON}")
     else:
         print("no torchkge rows: pip install torchkge (kgtool's bench extra)")
-    dataset = benchmark_dataset(args)
-    print(f"matmul limit (2·n_test x 256 @ 256 x entities): {matmul_limit_seconds(dataset):.3f}s")
-    rate, bandwidth = matmul_rate(), memory_bandwidth()
+    limits = run_worker(args, "limits")
+    rate, bandwidth = limits["rate"], limits["bandwidth"]
+    print(f"matmul limit (2·n_test x 256 @ 256 x entities): {limits['matmul_limit_seconds']:.3f}s")
     print(f"measured: matmul {rate / 1e9:.1f} GFLOP/s, memory copy {bandwidth / 1e9:.1f} GB/s; 'of bound': the "
           f"least training time (training_bound_seconds) divided by the measured one")
-    header = (f"{'case':<15} {'library':<12} {'triples/s':>10} {'of bound':>8} {'eval s':>8} {'RSS MB':>8} {'MRR':>14} "
-              f"{'Hits@10':>8}")
+    print("'later epochs': kgtool's triples/s after its first epoch, which pays the one-off compiling of fused kernels")
+    header = (f"{'case':<15} {'library':<12} {'triples/s':>10} {'later epochs':>12} {'of bound':>8} {'eval s':>8} "
+              f"{'RSS MB':>8} {'MRR':>14} {'Hits@10':>8}")
     print(header)
     print("-" * len(header))
     for name in args.cases.split(","):
@@ -295,29 +324,21 @@ def main() -> None:
             for row, (library, overrides) in libraries.items():
                 if library == "torchkge" and name not in TORCHKGE:
                     continue
-                command = [sys.executable, __file__, "--worker", library, "--case", name, "--seed", str(seed),
-                           "--dataset", args.dataset, "--epochs", str(args.epochs), "--device", args.device]
-                for option in ("data_dir", "max_train", "max_test"):
-                    if getattr(args, option):
-                        command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
-                for assignment in overrides:
-                    command += ["--kgtool-set", assignment]
-                done = subprocess.run(command, capture_output=True, text=True)
-                lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-                if done.returncode != 0 or not lines:
-                    print(f"{name} {row} seed {seed} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-                    continue
-                rows[row].append(json.loads(lines[0][len("RESULT "):]))
+                result = run_worker(args, library, name, seed, overrides)
+                if result is not None:
+                    rows[row].append(result)
         for row, results in rows.items():
             if row == "torchkge" and name not in TORCHKGE:
                 print(f"{name:<15} {row:<12} {'n/a':>10} ({TORCHKGE_MISSING})")
             if not results:
                 continue
-            mean = {k: sum(r[k] for r in results) / len(results) for k in results[0]}
+            mean = {k: sum(r[k] for r in results) / len(results) for k in results[0] if k != "epoch_seconds"}
             spread = max(r["mrr"] for r in results) - min(r["mrr"] for r in results)
             examples = mean["num_train"] * args.epochs
-            bound = training_bound_seconds(CASES[name], examples, dataset.num_entities, rate, bandwidth)
-            print(f"{name:<15} {row:<12} {examples / mean['train_seconds']:>10,.0f} "
+            bound = training_bound_seconds(CASES[name], examples, limits["num_entities"], rate, bandwidth)
+            later = [seconds for r in results for seconds in r.get("epoch_seconds", [])[1:]]
+            steady = f"{mean['num_train'] * len(later) / sum(later):,.0f}" if later else ""
+            print(f"{name:<15} {row:<12} {examples / mean['train_seconds']:>10,.0f} {steady:>12} "
                   f"{bound / mean['train_seconds']:>8.1%} {mean['eval_seconds']:>8.2f} {mean['peak_rss_mb']:>8,.0f} "
                   f"{mean['mrr']:>7.3f} ±{spread / 2:.3f} {mean['hits@10']:>8.3f}")
         if rows.get("torchkge"):
