@@ -11,10 +11,9 @@ keeping it, and adds the candidates' gradients into the table's with ``index_add
 step measured 0.2 s. Without a compiler the same chunks run eagerly (one log line; 2x faster
 than the plain path).
 
-Each kernel gives a *distance* (or, for bilinear models, an inner product) between a query row
-and a candidate row; the interaction turns it into its score (``margin - distance``):
+Each kernel gives a *distance* between a query row and a candidate row; the interaction turns
+it into its score (``margin - distance``):
 
-- ``dot``: ``Σ q·e`` (DistMult ``q = h·r``; ComplEx with pairs flattened, ``q = h·r``),
 - ``l1`` / ``l2``: ``||q - e||`` (TransE, ``q = h + r``),
 - ``complex``: ``Σ_i |q_i - e_i|`` of complex numbers (RotatE, ``q = h·r``). Its rows go to the
   kernels planar (all real parts, then all imaginary parts) so that vector loads are contiguous:
@@ -23,6 +22,10 @@ and a candidate row; the interaction turns it into its score (``margin - distanc
 Only training on a CPU takes this path (its chunks are sized for a CPU cache; not measured on a
 GPU), and only where a step is large enough to repay compiling (:data:`FUSED_MIN_ELEMENTS`):
 small graphs score negatives against all entities instead (:meth:`KGEModel._all_entities_cheaper`).
+
+The bilinear models (DistMult, ComplEx) do not take it: an inner-product kernel made their
+scoring up to 2x faster alone, but whole FB15k-237 epochs (dim 256, 64 negatives) were no faster
+than the plain gather and batched product, and each process paid about 5 s of compiling.
 """
 
 from __future__ import annotations
@@ -47,10 +50,8 @@ def differences(queries: Tensor, table: Tensor, ids: Tensor) -> Tensor:
 
 
 def distances(kind: str, queries: Tensor, table: Tensor, ids: Tensor) -> Tensor:
-    """The kernel's value of queries ``(c, *item)`` against candidates ``ids`` ``(c, k)`` of a
-    ``table`` ``(n, *item)`` -> ``(c, k)``. Items: ``(w,)`` rows, or ``(2, d)`` planar complex."""
-    if kind == "dot":
-        return (queries[:, None] * table[ids]).sum(dim=-1)
+    """Distances of queries ``(c, *item)`` to their candidates ``ids`` ``(c, k)`` of a ``table``
+    ``(n, *item)`` -> ``(c, k)``. Items: ``(w,)`` rows, or ``(2, d)`` planar complex."""
     diff = differences(queries, table, ids)
     if kind == "l1":
         return diff.abs().sum(dim=-1)
@@ -62,15 +63,13 @@ def distances(kind: str, queries: Tensor, table: Tensor, ids: Tensor) -> Tensor:
 
 def query_terms(kind: str, queries: Tensor, table: Tensor, ids: Tensor, grad: Tensor) -> Tensor:
     """Gradient of ``Σ grad·distances(...)``, ``grad`` ``(c, k)``, with respect to each query, one
-    term per candidate -> ``(c, k, *item)``. Their sum over ``k`` is the queries' gradient; for a
-    distance the candidate rows' gradients are minus the terms.
+    term per candidate -> ``(c, k, *item)``. Their sum over ``k`` is the queries' gradient; the
+    candidate rows' gradients are minus the terms.
 
     A distance has gradient 0 where it is not differentiable (``q = e``), as the plain path's
     ``vector_norm`` and ``abs`` have. The kernel is elementwise on purpose: a sum over the ``k``
     candidates inside it compiled to loads across rows, 5x slower than summing its output.
     """
-    if kind == "dot":
-        return grad[..., None] * table[ids]
     diff = differences(queries, table, ids)
     if kind == "l1":
         return grad[..., None] * diff.sign()
@@ -122,16 +121,12 @@ class CandidateDistances(torch.autograd.Function):
             chunk = slice(start, start + step)
             terms = backward_kernel(ctx.kind, queries[chunk], table, ids[chunk], grad[chunk])
             grad_queries[chunk] = terms.sum(dim=1)
-            if ctx.kind == "dot":  # d/de of grad·(q·e) is grad·q
-                rows = grad[chunk, :, None] * queries[chunk, None]
-                grad_table.index_add_(0, ids[chunk].flatten(), rows.flatten(0, 1))
-            else:
-                grad_table.index_add_(0, ids[chunk].flatten(), terms.flatten(0, 1), alpha=-1)
+            grad_table.index_add_(0, ids[chunk].flatten(), terms.flatten(0, 1), alpha=-1)
         return None, grad_queries, grad_table, None
 
 
 def candidate_distances(kind: str, queries: Tensor, table: Tensor, ids: Tensor) -> Tensor:
-    """Distances (or inner products) of queries ``(b, *item)`` to rows ``table[ids]``, ids
+    """Distances of queries ``(b, *item)`` to rows ``table[ids]``, ids
     ``(b, k)`` -> ``(b, k)``, differentiable in ``queries`` and ``table``.
 
     Items: ``(w,)`` real rows, or for ``kind="complex"`` ``(d, 2)`` (real, imaginary) pairs,

@@ -218,11 +218,8 @@ class Interaction:
     def candidate_scores(self, queries: Tensor, rows: Tensor, ids: Tensor) -> Tensor:
         """Scores of the candidates ``ids`` ``(b, k)`` among stored entity rows ``(n, entity_width)``
         for queries ``(b, *item)`` of :meth:`tail_query` / :meth:`head_query` -> ``(b, k)``, by the
-        fused kernels of :mod:`kgtool.kge.candidates`: the scores of :meth:`score`."""
-        table = self.entities(rows)
-        if self.is_bilinear:
-            return candidates.candidate_distances("dot", queries.flatten(1), table.flatten(1), ids)
-        return self.margin - candidates.candidate_distances(self.candidate_kind, queries, table, ids)
+        fused kernels of :mod:`kgtool.kge.candidates` (distance models): the scores of :meth:`score`."""
+        return self.margin - candidates.candidate_distances(self.candidate_kind, queries, self.entities(rows), ids)
 
     def scores_all_fused(self, num_queries: int, entities: Tensor) -> bool:
         """Whether :meth:`score` of queries against all ``entities`` ``(1, n, …)`` takes a fused
@@ -253,13 +250,6 @@ class TransE(Interaction):
 
 class DistMult(Interaction):
     is_bilinear = True
-    candidate_kind = "dot"
-
-    def tail_query(self, h: Tensor, r: Tensor) -> Tensor:
-        return h * r
-
-    def head_query(self, r: Tensor, t: Tensor) -> Tensor:
-        return r * t
 
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         return distmult_interaction(h, r, t)
@@ -268,13 +258,6 @@ class DistMult(Interaction):
 class ComplEx(Interaction):
     complex_valued = True
     is_bilinear = True
-    candidate_kind = "dot"
-
-    def tail_query(self, h: Tensor, r: Tensor) -> Tensor:
-        return complex_product(h, r)  # Re(Σ q·conj(t)): an inner product of the pairs
-
-    def head_query(self, r: Tensor, t: Tensor) -> Tensor:
-        return complex_product(t, conjugate(r))  # Re(Σ h·r·conj(t)) = Re(Σ h·conj(t·conj(r)))
 
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         return complex_interaction(h, r, t)
