@@ -70,6 +70,16 @@ def test_every_shipped_space_is_valid_for_its_model(model):
     space.check({"model": {"name": model}, "data": {"dataset": "umls" if model in KGE_MODELS else "cora"}}, model)
 
 
+@pytest.mark.parametrize("name", ["transe-1vsall"])
+def test_every_extra_shipped_space_is_valid_for_its_model(name):
+    """Spaces beside the defaults, named <model>-<variant>.yaml next to them."""
+    path = default_space("transe").with_name(f"{name}.yaml")
+    model = name.split("-")[0]
+    space = load_space(path)
+    assert len(space.searched) >= 5 and space.fixed["training.epochs"] >= 100
+    space.check({"model": {"name": model}, "data": {"dataset": "kinships"}}, model)
+
+
 def test_a_space_whose_combinations_are_valid_only_together_is_accepted():
     """scoring=1vsall|kvsall with loss=ce and label smoothing: each combination a trial draws is
     valid, though ce or smoothing with the default scoring (negatives) would be refused."""
