@@ -5,7 +5,7 @@ tensor of candidate rows, and every elementwise step of the score and of its bac
 reads another one: RotatE on FB15k-237 (1,024 x 64 x 256 complex numbers, 134 MB each) spent
 about 0.9 s per step, one thread, most of it in ``mul``, ``div``, ``vector_norm`` and ``sub``
 over such tensors. Here the candidates are scored a chunk of rows at a time, the chunk's
-tensors sized to stay in the L2 cache, by kernels that gather the rows themselves, compiled by
+tensors sized to stay in cache, by kernels that gather the rows themselves, compiled by
 ``torch.compile`` (a C++ compiler on a CPU). The backward pass recomputes each chunk instead of
 keeping it, and adds the candidates' gradients into the table's with ``index_add_``: the same
 step measured 0.2 s. Without a compiler the same chunks run eagerly (one log line; 2x faster
@@ -20,8 +20,10 @@ it into its score (``margin - distance``):
   5-7x faster kernels than on (real, imaginary) pairs, for a copy of the table per step.
 
 Only training on a CPU takes this path (its chunks are sized for a CPU cache; not measured on a
-GPU), and only where a step is large enough to repay compiling (:data:`FUSED_MIN_ELEMENTS`):
-small graphs score negatives against all entities instead (:meth:`KGEModel._all_entities_cheaper`).
+GPU), and only where a step is large enough to repay compiling (:data:`FUSED_MIN_ELEMENTS`). On
+small graphs TransE scores negatives against all entities instead, a distance matrix
+(:meth:`KGEModel._all_entities_cheaper`); RotatE, which has no such form, takes these kernels
+there too (a UMLS step 13x faster).
 
 The bilinear models (DistMult, ComplEx) do not take it: an inner-product kernel made their
 scoring up to 2x faster alone, but whole FB15k-237 epochs (dim 256, 64 negatives) were no faster
@@ -40,7 +42,7 @@ from kgtool.kge.fused import has_compiler
 
 log = logging.getLogger("kgtool")
 
-FUSED_MIN_ELEMENTS = 2**22  # b·k·width of a step; eagerly about 0.1 s of RotatE, more than its kernels' compile
+FUSED_MIN_ELEMENTS = 2**22  # b·k·width of a step; smaller (toy) steps do not repay about 5 s of compiling per process
 CHUNK_BYTES = 2**22  # candidate rows per kernel call: 4 MiB (1 MiB was 20% slower: more calls; 4-16 MiB alike)
 
 
