@@ -2,14 +2,14 @@
 
 Scoring ``b`` positives against ``k`` sampled candidates each, eagerly, gathers a ``(b, k, dim)``
 tensor of candidate rows, and every elementwise step of the score and of its backward writes and
-reads another one: RotatE on FB15k-237 (1,024 x 64 x 256 complex numbers, 134 MB each) spent
-about 0.9 s per step, one thread, most of it in ``mul``, ``div``, ``vector_norm`` and ``sub``
-over such tensors. Here the candidates are scored a chunk of rows at a time, the chunk's
+reads another one: RotatE on FB15k-237 (1,024 x 128 x 250 complex numbers, 268 MB each) spent
+1.1 s per step, one thread, most of it in ``mul``, ``div``, ``vector_norm`` and ``sub`` over such
+tensors. Here the candidates are scored a chunk of rows at a time, the chunk's
 tensors sized to stay in cache, by kernels that gather the rows themselves, compiled by
 ``torch.compile`` (a C++ compiler on a CPU). The backward pass recomputes each chunk instead of
 keeping it, and adds the candidates' gradients into the table's with ``index_add_``: the same
-step measured 0.2 s. Without a compiler the same chunks run eagerly (one log line; 2x faster
-than the plain path).
+step took 0.27 s. Without a compiler the same chunks run eagerly (one log line; 0.63 s).
+``benchmarks/fused_negatives.py`` times these steps.
 
 Each kernel gives a *distance* between a query row and a candidate row; the interaction turns
 it into its score (``margin - distance``):
@@ -23,7 +23,7 @@ Only training on a CPU takes this path (its chunks are sized for a CPU cache; no
 GPU), and only where a step is large enough to repay compiling (:data:`FUSED_MIN_ELEMENTS`). On
 small graphs TransE scores negatives against all entities instead, a distance matrix
 (:meth:`KGEModel._all_entities_cheaper`); RotatE, which has no such form, takes these kernels
-there too (a UMLS step 13x faster).
+there too (a UMLS step 15x faster).
 
 The bilinear models (DistMult, ComplEx) do not take it: an inner-product kernel made their
 scoring up to 2x faster alone, but whole FB15k-237 epochs (dim 256, 64 negatives) were no faster

@@ -191,20 +191,24 @@ class KGEModel(nn.Module):
         gradients. Not with sparse tables (the whole table would get a gradient) nor with entity
         encoders (all entities would be encoded). Nor for a model whose all-entity scores in
         training are elementwise ``(b, chunk, dim)`` tensors (RotatE) where the fused candidate
-        kernels apply: a UMLS RotatE step (512 x 64 negatives, dim 200) took 68 ms with them
-        against 910 ms through all entities.
+        kernels apply: a UMLS RotatE step (512 x 64 negatives, dim 200) took 24 ms with them
+        against 370 ms through all entities (``benchmarks/fused_negatives.py``).
         """
         if not self.interaction.trains_all_entities_in_one_product and self._fused_candidates(candidates):
             return False
-        return (not self.sparse and not self.encoded and candidates.shape[0] > 1
-                and 4 * candidates.shape[1] >= self.num_entities)
+        return self._per_row_on_dense_table(candidates) and 4 * candidates.shape[1] >= self.num_entities
 
     def _fused_candidates(self, candidates: Tensor) -> bool:
         """Whether per-row candidates ``(b, k)`` take the fused kernels of
         :mod:`kgtool.kge.candidates` (training on a CPU at scale, a plain dense table)."""
-        return (self.fused_negatives and self.interaction.candidate_kind is not None and not self.sparse
-                and not self.encoded
-                and candidates.shape[0] > 1 and fused_candidates_apply(candidates.numel(), self.entity_embeddings.weight))
+        return (self.fused_negatives and self.interaction.candidate_kind is not None
+                and self._per_row_on_dense_table(candidates)
+                and fused_candidates_apply(candidates.numel(), self.entity_embeddings.weight))
+
+    def _per_row_on_dense_table(self, candidates: Tensor) -> bool:
+        """Candidates ``(b, k)`` of their own per row (not shared ``(1, k)``), from an entity table
+        with dense gradients (no sparse table, no encoder): what both shortcuts above need."""
+        return not self.sparse and not self.encoded and candidates.shape[0] > 1
 
     def score_tails(self, heads: Tensor, relations: Tensor) -> Tensor:
         """Scores of ``(h, r, e)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""
