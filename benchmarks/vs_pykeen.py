@@ -41,6 +41,7 @@ CASES = {
     "rotate": dict(model="rotate", dim=500, scoring="negatives", loss="nssa", negatives=128, batch=1024, lr=1e-3, margin=9.0, temperature=1.0),
     "transe": dict(model="transe", dim=500, scoring="negatives", loss="nssa", negatives=128, batch=1024, lr=1e-3, margin=9.0, temperature=1.0),
     "complex-1vsall": dict(model="complex", dim=256, scoring="1vsall", loss="ce", negatives=0, batch=512, lr=1e-3, margin=0.0, temperature=0.0),
+    "complex-kvsall": dict(model="complex", dim=128, scoring="kvsall", loss="ce", negatives=0, batch=1024, lr=1e-3, margin=0.0, temperature=0.0),
     "distmult": dict(model="distmult", dim=256, scoring="negatives", loss="softplus", negatives=64, batch=1024, lr=1e-3, margin=0.0, temperature=0.0),
 }
 PYKEEN_MODELS = {"rotate": "RotatE", "transe": "TransE", "complex": "ComplEx", "distmult": "DistMult"}
@@ -52,7 +53,8 @@ TORCHKGE = {
 }
 TORCHKGE_COMMON = ("uniform negatives (entity 0 never drawn), entities renormalised after each epoch, "
                    "TransE/DistMult score unit-norm entities")
-TORCHKGE_MISSING = "RotatE is not in TorchKGE"
+TORCHKGE_MISSING = {"rotate": "RotatE is not in TorchKGE",
+                    "complex-kvsall": "no KvsAll in TorchKGE; its sampled ComplEx is under complex-1vsall"}
 EVAL_MEMORY_MB = 512  # TorchKGE's evaluation batch holds a (batch, entities, dim) candidate tensor of about this size
 
 
@@ -133,7 +135,7 @@ def run_pykeen(case: dict, args) -> dict:
             kwargs.update(loss="NSSA", loss_kwargs={"margin": case["margin"], "adversarial_temperature": case["temperature"]})
         else:
             kwargs.update(loss="Softplus")
-    else:  # pykeen has no 1vsAll loop; LCWA (KvsAll) with cross-entropy and inverse triples is the closest
+    else:  # LCWA is pykeen's KvsAll; it has no 1vsAll loop, and LCWA with cross-entropy and inverse triples is the closest
         kwargs.update(training_loop="LCWA", loss="CrossEntropy")
     result = pipeline(**kwargs)
     metrics = result.metric_results
@@ -206,20 +208,23 @@ def run_torchkge(case: dict, args) -> dict:
             "num_train": len(dataset.train), **metrics}
 
 
-def training_bound_seconds(case: dict, num_train: int, num_entities: int, rate: float, bandwidth: float) -> float:
-    """The least time an epoch of ``case`` could take on this machine.
+def training_bound_seconds(case: dict, num_train: int, limits: dict) -> float:
+    """The least time an epoch of ``case`` could take on this machine (``limits``: see
+    :func:`machine_limits`).
 
     Per-row negatives: every positive gathers its ``k`` negative rows and its head and tail rows,
     and writes a gradient row for each, at the measured memory bandwidth (the arithmetic per
     number is a few flops, far below the matmul rate; the dense optimizer step over the whole
-    table is left out). 1vsAll: per query, scores against all entities and both gradients, three
-    products of ``width x num_entities`` multiply-adds at the matmul rate (softmax left out).
+    table is left out). 1vsAll and KvsAll: per query, scores against all entities and both
+    gradients, three products of ``width x num_entities`` multiply-adds at the matmul rate
+    (softmax left out); 1vsAll has a query per triple and per inverse triple, KvsAll one per
+    distinct ``(anchor, relation)`` of them.
     """
     width = 2 * case["dim"] if case["model"] in ("complex", "rotate") else case["dim"]
     if case["scoring"] == "negatives":
-        return 2 * 4 * width * (case["negatives"] + 2) * num_train / bandwidth
-    queries = 2 * num_train  # reciprocal: a tail query per triple and per inverse triple
-    return 3 * 2 * queries * width * num_entities / rate
+        return 2 * 4 * width * (case["negatives"] + 2) * num_train / limits["bandwidth"]
+    queries = limits["kvsall_queries"] if case["scoring"] == "kvsall" else 2 * num_train
+    return 3 * 2 * queries * width * limits["num_entities"] / limits["rate"]
 
 
 def matmul_limit_seconds(dataset) -> float:
@@ -236,9 +241,14 @@ def matmul_limit_seconds(dataset) -> float:
 def machine_limits(args) -> dict:
     """The machine's limits and the dataset's size, measured in a worker of their own: a process
     keeps its peak RSS across ``exec``, so buffers allocated here would raise every row's RSS."""
+    import torch
+
     dataset = benchmark_dataset(args)
+    train = dataset.train
+    queries = torch.cat([train[:, :2], torch.stack([train[:, 2], train[:, 1] + dataset.num_relations], dim=1)])
     return {"matmul_limit_seconds": matmul_limit_seconds(dataset), "rate": matmul_rate(),
-            "bandwidth": memory_bandwidth(), "num_entities": dataset.num_entities}
+            "bandwidth": memory_bandwidth(), "num_entities": dataset.num_entities,
+            "kvsall_queries": len(torch.unique(queries, dim=0))}
 
 
 def worker(args) -> None:
@@ -329,13 +339,13 @@ def main() -> None:
                     rows[row].append(result)
         for row, results in rows.items():
             if row == "torchkge" and name not in TORCHKGE:
-                print(f"{name:<15} {row:<12} {'n/a':>10} ({TORCHKGE_MISSING})")
+                print(f"{name:<15} {row:<12} {'n/a':>10} ({TORCHKGE_MISSING[name]})")
             if not results:
                 continue
             mean = {k: sum(r[k] for r in results) / len(results) for k in results[0] if k != "epoch_seconds"}
             spread = max(r["mrr"] for r in results) - min(r["mrr"] for r in results)
             examples = mean["num_train"] * args.epochs
-            bound = training_bound_seconds(CASES[name], examples, limits["num_entities"], rate, bandwidth)
+            bound = training_bound_seconds(CASES[name], mean["num_train"], limits) * args.epochs
             later = [seconds for r in results for seconds in r.get("epoch_seconds", [])[1:]]
             steady = f"{mean['num_train'] * len(later) / sum(later):,.0f}" if later else ""
             print(f"{name:<15} {row:<12} {examples / mean['train_seconds']:>10,.0f} {steady:>12} "

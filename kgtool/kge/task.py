@@ -123,10 +123,10 @@ class KGETask:
             anchors, relations = batch[:, 0], batch[:, 1]
             scores = self.score_queries(anchors, relations)
             if self.training.scoring == "kvsall":
-                labels = self.answers.dense(anchors, relations, self.dataset.num_entities).to(device)
+                rows, answers = (ids.to(device) for ids in self.answers.lookup(anchors, relations))
             else:
-                labels = torch.zeros_like(scores).scatter_(1, batch[:, 2:3], 1.0)
-            loss = losses.all_entities_loss(self.training.loss, scores, labels, self.training.label_smoothing)
+                rows, answers = torch.arange(len(batch), device=device), batch[:, 2]
+            loss = losses.all_entities_loss(self.training.loss, scores, rows, answers, self.training.label_smoothing)
         if self.training.regularizer != "none":
             entity_ids = batch[:, 0::2]  # anchors and answers; kvsall queries have anchors only
             relation_ids = batch[:, 1] % self.model.relation_embeddings.num_embeddings

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from kgtool.kge import losses
 
@@ -42,13 +43,39 @@ def test_margin_softplus_bce_and_weights():
 
 def test_all_entity_losses():
     scores = torch.tensor([[2.0, 0.0, -1.0]])
-    one_hot = torch.tensor([[0.0, 1.0, 0.0]])
+    first = torch.tensor([0])
     log_z = math.log(sum(math.exp(s) for s in [2.0, 0.0, -1.0]))
-    assert losses.all_entities_loss("ce", scores, one_hot, 0.0).item() == pytest.approx(log_z - 0.0)
-    two_hot = torch.tensor([[1.0, 1.0, 0.0]])
-    assert losses.all_entities_loss("ce", scores, two_hot, 0.0).item() == pytest.approx(log_z - 1.0)
+    assert losses.all_entities_loss("ce", scores, first, torch.tensor([1]), 0.0).item() == pytest.approx(log_z - 0.0)
+    two = torch.tensor([0, 0]), torch.tensor([0, 1])
+    assert losses.all_entities_loss("ce", scores, *two, 0.0).item() == pytest.approx(log_z - 1.0)
     eps = 0.3
     targets = [(1 - eps) * y + eps / 3 for y in [0.0, 1.0, 0.0]]
     sp = lambda x: math.log1p(math.exp(x))
     expected = sum(y * sp(-s) + (1 - y) * sp(s) for y, s in zip(targets, [2.0, 0.0, -1.0])) / 3
-    assert losses.all_entities_loss("bce", scores, one_hot, eps).item() == pytest.approx(expected, rel=1e-5)
+    assert losses.all_entities_loss("bce", scores, first, torch.tensor([1]), eps).item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["ce", "bce"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_all_entity_losses_equal_dense_reference(kind, label_smoothing):
+    """The sparse-target loss and its hand-written gradient against torch's losses on dense
+    multi-hot labels (normalised per row for ``ce``), rows with one to several answers."""
+    generator = torch.Generator().manual_seed(0)
+    b, n = 6, 11
+    scores = (3 * torch.randn(b, n, generator=generator, dtype=torch.float64)).requires_grad_()
+    labels = torch.rand(b, n, generator=generator) < 0.3
+    labels[torch.arange(b), torch.randint(n, (b,), generator=generator)] = True  # every row answered
+    rows, answers = labels.nonzero(as_tuple=True)
+    dense = labels.double()
+    if kind == "ce":
+        reference = F.cross_entropy(scores, dense / dense.sum(1, keepdim=True), label_smoothing=label_smoothing)
+    else:
+        smoothed = (1 - label_smoothing) * dense + label_smoothing / n
+        reference = F.binary_cross_entropy_with_logits(scores, smoothed)
+    expected_grad, = torch.autograd.grad(reference, scores)
+    loss = losses.all_entities_loss(kind, scores, rows, answers, label_smoothing)
+    grad, = torch.autograd.grad(3.0 * loss, scores)
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-12)
+    torch.testing.assert_close(grad, 3.0 * expected_grad, rtol=1e-10, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda s: losses.all_entities_loss(kind, s, rows, answers, label_smoothing),
+                                    (scores.detach().requires_grad_(),))
