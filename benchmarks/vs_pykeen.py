@@ -10,6 +10,7 @@ scoring all entities for all test queries needs.
     python benchmarks/vs_pykeen.py --dataset fb15k237 --data-dir ../shared/data --epochs 1 --cases rotate,transe
     python benchmarks/vs_pykeen.py --variant fast=training.shared_negatives=true,training.compile=true
     python benchmarks/vs_pykeen.py --dataset fb15k237 --data-dir ../shared/data --max-train 20000 --max-test 500
+    python benchmarks/vs_pykeen.py --dataset fb15k237 --data-dir ../shared/data --epochs 1 --max-test 500 --cases complex-kvsall
 
 ``--max-train`` / ``--max-test`` keep a fixed random subset of those splits (for both libraries; all
 entities stay), so that a CPU measures throughput and evaluation at FB15k-237's size in minutes.
