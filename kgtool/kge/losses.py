@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+BLOCK_ELEMENTS = 2**19  # 2 MiB of float32 scores: a block and its temporaries fit in a core's L2
+
 
 def weighted_mean(values: Tensor, weights: Tensor | None) -> Tensor:
     """Mean of ``values`` ``(b,)``, weighted by ``weights`` ``(b,)`` when given."""
@@ -62,52 +64,49 @@ class AllEntitiesLoss(torch.autograd.Function):
     Why by hand: built from ``F.cross_entropy`` with dense probability targets, a KvsAll step on
     FB15k-237 (1,024 queries x 14,541 entities) spent more time in passes over ``(b, n)`` tensors
     (filling and normalising the labels, log-softmax, its product with the targets and their
-    backwards) than in the three matrix products of ComplEx's scoring. Here the forward reads the
-    scores once for ``logsumexp`` (``ce``) or ``softplus`` (``bce``); the backward writes the one
-    ``(b, n)`` gradient, ``softmax`` or ``sigmoid`` of the scores less the smoothing, then
-    subtracts the targets at the answers. Both go over blocks of rows of about
-    :data:`BLOCK_ELEMENTS`, so that each block's temporaries stay in cache instead of being
-    fresh ``(b, n)`` tensors.
+    backwards) than in the three matrix products of ComplEx's scoring
+    (``benchmarks/all_entities_loss.py`` times both). Here the forward reads the scores once for
+    ``logsumexp`` (``ce``) or ``softplus`` (``bce``); the backward writes the one ``(b, n)``
+    gradient, ``softmax`` or ``sigmoid`` of the scores less the smoothing, then subtracts the
+    targets at the answers. Both go over blocks of rows of about :data:`BLOCK_ELEMENTS`, so that
+    each block's temporaries stay in cache instead of being fresh ``(b, n)`` tensors.
     """
 
     @staticmethod
     def forward(ctx, scores: Tensor, rows: Tensor, answers: Tensor, kind: str, label_smoothing: float) -> Tensor:
         b, n = scores.shape
-        blocks = scores.split(max(1, BLOCK_ELEMENTS // n))
-        spread = label_smoothing / n  # every entity's share of the smoothing
+        ctx.kind, ctx.block_rows = kind, max(1, BLOCK_ELEMENTS // n)
+        ctx.spread = label_smoothing / n  # every entity's share of the smoothing
+        ctx.divisor = b if kind == "ce" else b * n  # ce: mean over rows; bce: over all entries
+        blocks = scores.split(ctx.block_rows)
         if kind == "ce":  # per row: logsumexp(s) - Σ_j target_j·s_j, targets (1-ε)/count at answers + ε/n
             normaliser = torch.cat([torch.logsumexp(block, dim=1) for block in blocks])
             share = (1.0 - label_smoothing) / torch.bincount(rows, minlength=b).to(scores.dtype)[rows]
             total = normaliser.sum()
-        else:  # per entry: softplus(s) - y'·s, y' = (1-ε)·y + ε/n, averaged over all b·n entries
+        else:  # per entry: softplus(s) - y'·s, y' = (1-ε)·y + ε/n
             normaliser = scores.new_empty(0)
             share = torch.full_like(rows, 1.0 - label_smoothing, dtype=scores.dtype)
             total = sum(F.softplus(block).sum() for block in blocks)
         targeted = (share * scores[rows, answers]).sum()
-        if spread:
-            targeted = targeted + spread * scores.sum()
+        if ctx.spread:
+            targeted = targeted + ctx.spread * scores.sum()
         ctx.save_for_backward(scores, rows, answers, share, normaliser)
-        ctx.kind, ctx.spread = kind, spread
-        return (total - targeted) / (b if kind == "ce" else b * n)
+        return (total - targeted) / ctx.divisor
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         scores, rows, answers, share, normaliser = ctx.saved_tensors
-        b, n = scores.shape
-        scale = grad / (b if ctx.kind == "ce" else b * n)
+        scale = grad / ctx.divisor
         gradient = torch.empty_like(scores)
-        size = max(1, BLOCK_ELEMENTS // n)
-        for start in range(0, b, size):
-            block, out = scores[start:start + size], gradient[start:start + size]
+        for start in range(0, len(scores), ctx.block_rows):
+            block = slice(start, start + ctx.block_rows)
             if ctx.kind == "ce":  # softmax
-                torch.sub(block, normaliser[start:start + size, None], out=out).exp_()
+                torch.sub(scores[block], normaliser[block, None], out=gradient[block]).exp_()
             else:
-                torch.sigmoid(block, out=out)
+                torch.sigmoid(scores[block], out=gradient[block])
             if ctx.spread:
-                out.sub_(ctx.spread)
-            out.mul_(scale)
+                gradient[block].sub_(ctx.spread)
+            gradient[block].mul_(scale)
         gradient.index_put_((rows, answers), -share * scale, accumulate=True)
         return gradient, None, None, None, None
 
-
-BLOCK_ELEMENTS = 2**19  # 2 MiB of float32 scores: a block and its temporaries fit in a core's L2

@@ -79,3 +79,30 @@ def test_compiled_scores_and_gradients_match_eager(model):
         results.append((loss.detach(), task.model.entity_embeddings.weight.grad.clone()))
     assert torch.allclose(results[0][0], results[1][0], atol=1e-5)
     assert torch.allclose(results[0][1], results[1][1], atol=1e-5)
+
+
+@pytest.mark.parametrize("scoring, loss", [("kvsall", "ce"), ("kvsall", "bce"), ("1vsall", "ce")])
+def test_all_entity_loss_takes_each_querys_training_answers(scoring, loss):
+    """The task's KvsAll/1vsAll loss equals torch's loss on dense labels built independently:
+    for KvsAll every training answer of the query (and of the inverse query), for 1vsAll the
+    example's own answer."""
+    config = small_config(model={"name": "distmult"},
+                          training={"scoring": scoring, "loss": loss, "reciprocal": True, "label_smoothing": 0.1})
+    task = KGETask(config, random_dataset(num_entities=40, num_relations=3, num_triples=400))
+    ids = torch.arange(0, 64)
+    batch = task.queries[ids]
+    scores = task.score_queries(batch[:, 0], batch[:, 1])
+    labels = torch.zeros_like(scores)
+    if scoring == "kvsall":
+        train, R = task.dataset.train, task.dataset.num_relations
+        known = torch.cat([train, torch.stack([train[:, 2], train[:, 1] + R, train[:, 0]], dim=1)])
+        for row, (anchor, relation) in enumerate(batch[:, :2].tolist()):
+            labels[row, known[(known[:, 0] == anchor) & (known[:, 1] == relation), 2]] = 1.0
+    else:
+        labels[torch.arange(len(batch)), batch[:, 2]] = 1.0
+    if loss == "ce":
+        expected = torch.nn.functional.cross_entropy(scores, labels / labels.sum(1, keepdim=True), label_smoothing=0.1)
+    else:
+        expected = torch.nn.functional.binary_cross_entropy_with_logits(scores, 0.9 * labels + 0.1 / labels.shape[1])
+    assert labels.sum(1).max() > 1 or scoring == "1vsall"  # some query has several answers
+    assert task.loss(ids, torch.Generator()).item() == pytest.approx(expected.item(), rel=1e-5)
