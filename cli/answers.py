@@ -13,12 +13,27 @@ from kgtool.export import EXPORT_FORMATS
 FORMATS = ("table", "tsv", "json")
 
 
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run folder, and the options that re-point it at moved data."""
+    parser.add_argument("run_dir")
+    parser.add_argument("--dataset", help="the run's dataset (a name or folder) where it lies now, if it moved; "
+                                          "its fingerprint must match the run's")
+    parser.add_argument("--data-dir", help="folder holding named datasets' files now, if it moved")
+
+
+def load_run(args: argparse.Namespace):
+    """The run of ``args.run_dir``, re-pointed by ``--dataset``/``--data-dir``."""
+    import kgtool
+
+    return kgtool.load(args.run_dir, dataset=args.dataset, data_dir=args.data_dir)
+
+
 def add_commands(commands) -> None:
     """Register the answer commands on ``commands`` (argparse sub-parsers)."""
     predict = commands.add_parser(
         "predict", help="rank the answers of (h, r, ?), (?, r, t) or (h, ?, t), or score triples",
         description="Give two of --head/--relation/--tail to ask the third, or --queries, or --triples.")
-    predict.add_argument("run_dir")
+    add_run_arguments(predict)
     predict.add_argument("--head", help="known head")
     predict.add_argument("--relation", help="known relation")
     predict.add_argument("--tail", help="known tail")
@@ -30,7 +45,7 @@ def add_commands(commands) -> None:
     predict.set_defaults(command=run_predict)
 
     export = commands.add_parser("export", help="write a run's embeddings with their labels")
-    export.add_argument("run_dir")
+    add_run_arguments(export)
     export.add_argument("--format", choices=EXPORT_FORMATS, default="tsv",
                         help="tsv or npy rows with entities.tsv/relations.tsv, or projector (vectors.tsv, metadata.tsv)")
     export.add_argument("--output", help="folder (default: RUN/export)")
@@ -76,7 +91,6 @@ def add_commands(commands) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    import kgtool
     from kgtool.prediction import Query, read_queries
 
     given = [label is not None for label in (args.head, args.relation, args.tail)]
@@ -87,7 +101,7 @@ def run_predict(args: argparse.Namespace) -> int:
                           "or --queries FILE, or --triples FILE")
     if args.triples and (args.filter or args.top is not None):
         raise KGToolError("--triples scores the given triples: --top and --filter apply to queries only")
-    run = kgtool.load(args.run_dir)
+    run = load_run(args)
     if args.triples:
         print(format_scored(run.score_triples(read_queries(args.triples, asked=False)), args.format))
         return 0
@@ -98,9 +112,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    import kgtool
-
-    for path in kgtool.load(args.run_dir).export(args.output, args.format):
+    for path in load_run(args).export(args.output, args.format):
         print(path)
     return 0
 

@@ -13,7 +13,7 @@ import sys
 from kgtool import distributed
 from kgtool.cli import answers
 from kgtool.config import (GNN_MODELS, IMAGE_ENCODERS, KGE_MODELS, RELATIONAL_ENCODERS, TEXT_ENCODERS, Config,
-                           read_yaml, resolve_config)
+                           assignments_as_dict, read_yaml, resolve_config)
 from kgtool.errors import KGToolError
 from kgtool.hyperparameter_search import PRUNERS
 
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.set_defaults(command=run_fit)
 
     evaluate = commands.add_parser("evaluate", help="recompute a run's metrics from its checkpoint")
-    evaluate.add_argument("run_dir")
+    answers.add_run_arguments(evaluate)
     evaluate.add_argument("--split", choices=("valid", "test"), default="test")
     evaluate.add_argument("--triples", metavar="FILE", help="rank the triples of FILE instead of a split")
     evaluate.set_defaults(command=run_evaluate)
@@ -97,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def fit_config(args: argparse.Namespace) -> Config:
-    """Defaults < the model's defaults < --config file < flags < --set."""
+def flag_assignments(args: argparse.Namespace) -> list[str]:
+    """The ``section.key=value`` settings of ``fit``'s shortcut flags that were given, then --set's."""
     flags = {"model.name": args.model, "data.dataset": args.dataset, "data.data_dir": args.data_dir,
              "training.epochs": args.epochs, "training.batch_size": args.batch_size,
              "gnn.sampler": args.sampler, "relational.encoder": args.encoder,
@@ -106,9 +106,13 @@ def fit_config(args: argparse.Namespace) -> Config:
              "encoders.text": args.text, "encoders.text_encoder": args.text_encoder,
              "encoders.images": args.images, "encoders.image_encoder": args.image_encoder,
              "training.progress": False if args.no_progress else None}
-    assignments = [f"{key}={value}" for key, value in flags.items() if value is not None]
+    return [f"{key}={value}" for key, value in flags.items() if value is not None] + args.assignments
+
+
+def fit_config(args: argparse.Namespace) -> Config:
+    """Defaults < the model's defaults < --config file < flags < --set."""
     values = read_yaml(args.config) if args.config else {}
-    return resolve_config(values, assignments + args.assignments, source=args.config or "config")
+    return resolve_config(values, flag_assignments(args), source=args.config or "config")
 
 
 def run_fit(args: argparse.Namespace) -> int:
@@ -116,13 +120,22 @@ def run_fit(args: argparse.Namespace) -> int:
 
     if args.resume and not args.output:
         raise KGToolError("--resume needs --output, the run folder to continue")
-    config = None if args.resume else fit_config(args)
+    config = resume_changes(args) if args.resume else fit_config(args)
     run = kgtool.fit(config, output=args.output, resume=args.resume)
     if not distributed.launched_as_main():
         return 0  # under torchrun rank 0 reports
     print(format_metrics({split: run.metrics[split] for split in ("valid", "test")}))
     print(f"run folder: {run.path}")
     return 0
+
+
+def resume_changes(args: argparse.Namespace) -> dict:
+    """The changes that ``fit --resume`` asks of the saved config (flags and --set); the library
+    refuses those a checkpoint cannot follow, naming them."""
+    if args.config:
+        raise KGToolError("--resume continues the run with its saved config; --config cannot change it "
+                          "(use --epochs or --set for what a resume may change)")
+    return assignments_as_dict(flag_assignments(args))
 
 
 def run_search(args: argparse.Namespace) -> int:
@@ -145,9 +158,7 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    import kgtool
-
-    run = kgtool.load(args.run_dir)
+    run = answers.load_run(args)
     if args.triples:
         metrics = run.evaluate_triples(args.triples)
         print(format_metrics({"file": metrics}))

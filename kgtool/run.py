@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
-from kgtool import distributed
-from kgtool.config import GNN_MODELS, Config, resolve_config
+from kgtool import distributed, provenance
+from kgtool.config import DEFAULT_BATCH_SIZE, GNN_MODELS, Config, merge, resolve_config
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
 from kgtool.export import entity_embeddings, export_run, relation_embeddings
 from kgtool.prediction import Answer, Predictor, Query, read_queries
+from kgtool.run_dataset import absolute_data_paths, record_dataset, recorded_dataset
 from kgtool.run_folder import RunFolder
 from kgtool.training import Trainer, resolve_device
 
@@ -142,20 +144,82 @@ def default_output(config: Config) -> Path:
     return Path("runs") / f"{name}-{config.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+# what a resume may change: how long and where it goes on, and where its data lies now (the
+# recorded fingerprint must match), not what it trains
+RESUMABLE = ("training.epochs", "training.patience", "training.progress", "training.device",
+             "training.checkpoint_every", "evaluation.memory_budget_mb", "data.dataset", "data.data_dir")
+
+
+def resumed_config(folder: RunFolder, changes: Config | dict | str | Path | None = None) -> Config:
+    """The saved config of the run in ``folder``, with ``changes`` applied: a ``{section: {key:
+    value}}`` dict of overrides, or a whole config. Changing anything but :data:`RESUMABLE` is a
+    ConfigError naming the keys, as the checkpoint's model and optimizer could not follow."""
+    if not folder.config_path.is_file():
+        raise CheckpointError(f"cannot resume: {folder.path} holds no run (no config.yaml)")
+    saved = folder.load_config()
+    if changes is None:
+        return saved
+    if isinstance(changes, dict):
+        changed = Config.from_dict(merge(saved.to_dict(), changes), source="resume")
+    else:
+        changed = as_config(changes)
+    fixed = [f"{key} ({before!r} -> {after!r})" for key, (before, after) in config_changes(saved, changed).items()
+             if key not in RESUMABLE]
+    if fixed:
+        raise ConfigError(f"cannot change {', '.join(fixed)} when resuming {folder.path}: the checkpoint was trained "
+                          f"with the saved values. A resume may change {', '.join(RESUMABLE)}; start a new run "
+                          f"(another --output) for the rest")
+    return changed
+
+
+def config_changes(before: Config, after: Config) -> dict[str, tuple]:
+    """``{"section.key": (before, after)}`` for every option that differs."""
+    old, new = before.to_dict(), after.to_dict()
+    return {f"{section}.{key}": (old[section][key], value) for section in new for key, value in new[section].items()
+            if old[section][key] != value}
+
+
+def resolved_config(config: Config, task) -> Config:
+    """``config`` with the choices made at run time written in: the device, the batch size, and
+    what ``None`` left to the model (``init_scale``), the training (``filter_negatives``) or the
+    data (``gnn.undirected``), so the saved config reproduces the run by itself."""
+    t, model = config.training, config.model
+    full_batch = getattr(task, "full_batch", False)
+    training = replace(t, device=resolve_device(t.device).type if t.device == "auto" else t.device,
+                       batch_size=t.batch_size or (task.num_examples() if full_batch else DEFAULT_BATCH_SIZE))
+    gnn = config.gnn
+    if model.name in GNN_MODELS:
+        training = replace(training, filter_negatives=t.filter_negatives or False)
+        if hasattr(task, "undirected"):
+            gnn = replace(gnn, undirected=task.undirected)
+    else:
+        training = replace(training, filter_negatives=t.filters_negatives)
+        model = replace(model, init_scale=task.model.interaction.init_scale)
+    return replace(config, training=training, model=model, gnn=gnn)
+
+
 def fit(config: Config | dict | str | Path | None = None, output: str | Path | None = None,
         resume: bool = False, dataset=None, test: bool = True, on_validation=None) -> Run:
     """Train a model, validate, keep the best, and test it; everything lands in ``output``.
 
-    :param config: a :class:`Config`, a ``{section: {key: value}}`` dict, or a YAML path.
-    :param output: the run folder (default ``runs/<dataset>-<model>-<time>``).
+    :param config: a :class:`Config`, a ``{section: {key: value}}`` dict, or a YAML path. With
+        ``resume``: changes to the saved config (a dict of overrides, or a whole config), of the
+        keys in :data:`RESUMABLE` only, e.g. ``{"training": {"epochs": 50}}`` to train on.
+    :param output: the run folder (default ``runs/<dataset>-<model>-<time>``). One process at a
+        time writes it; a folder that holds a run, finished or not, is only continued by ``resume``.
     :param resume: continue the run in ``output`` from its checkpoint (its saved config wins).
-    :param dataset: a ready :class:`~kgtool.data.KGDataset` (e.g. from pykeen or networkx)
-        instead of ``config.data.dataset``.
+    :param dataset: a ready :class:`~kgtool.data.KGDataset` (e.g. from pykeen or networkx) or PyG
+        ``Data`` instead of ``config.data.dataset``; it is written into the run folder.
     :param test: also rank the test split at the end (a search's trials select on validation only).
     :param on_validation: ``callback(epoch, value)`` told the headline validation metric after each
         validation; raising :class:`~kgtool.training.StopTraining` ends training there (see the Trainer).
     """
-    config = as_config(config)
+    if resume:
+        if output is None:
+            raise ConfigError("resume needs the run folder to continue (output=..., --output)")
+        config = resumed_config(RunFolder(output), config)
+    else:
+        config = absolute_data_paths(as_config(config))
     with distributed.process_group(resolve_device(config.training.device)) as device:
         return _fit(config, output, resume, dataset, device, test, on_validation)
 
@@ -163,26 +227,45 @@ def fit(config: Config | dict | str | Path | None = None, output: str | Path | N
 def _fit(config: Config, output, resume: bool, dataset, device: torch.device, test: bool = True,
          on_validation=None) -> Run:
     folder = RunFolder(distributed.from_main(output if output is not None else default_output(config)))
+    main = distributed.is_main()
+    existed = folder.path.exists()
+    with folder.writer_lock() if main else nullcontext():
+        try:
+            return _fit_in(folder, config, resume, dataset, device, test, on_validation)
+        except BaseException:
+            if main and not existed and not folder.has_checkpoint() and not folder.log_path.is_file():
+                folder.remove()  # failed before its first epoch: leave no half-made folder behind
+            raise
+
+
+def _fit_in(folder: RunFolder, config: Config, resume: bool, dataset, device: torch.device, test: bool,
+            on_validation) -> Run:
+    """:func:`fit` in a run folder this process has locked."""
+    given_in_memory = dataset is not None
     if resume:
-        if not folder.config_path.is_file():
-            raise CheckpointError(f"cannot resume: {folder.path} holds no run (no config.yaml)")
-        config = folder.load_config()
+        dataset, config = recorded_dataset(folder, config, dataset)
+        given_in_memory = False  # recorded when the run started
         if not folder.has_checkpoint():  # killed before its first checkpoint: start it again
             log.info(f"{folder.path} has no checkpoint yet: starting the run from its saved config")
             resume = False
             if distributed.is_main():
                 folder.truncate_log(0)
-    elif folder.has_checkpoint():
-        raise ConfigError(f"{folder.path} already holds a run; pass resume=True (--resume) to continue it, "
-                          f"or choose another output folder")
+    else:
+        refuse_reuse(folder)
     distributed.barrier()  # no rank may find the folder that rank 0 is about to create
     torch.manual_seed(config.training.seed)
     task = build_task(config, dataset)
+    if given_in_memory:  # the run's own copy, which its config names from now on
+        config = replace(config, data=replace(config.data, dataset=str(folder.stored_dataset_path.resolve()),
+                                              data_dir=None))
+    config = resolved_config(config, task)
     main = distributed.is_main()
     if main:
         log.info(task.describe())
-        folder.create()
         folder.save_config(config)
+        if not resume:
+            record_dataset(folder, config, task.dataset, given_in_memory)
+        provenance.start_entry(folder, device, resume)
     trainer = Trainer(task, config, folder, device, on_validation)
     if resume:
         trainer.restore(folder.load_checkpoint())  # on the CPU: restore moves what the device needs
@@ -196,18 +279,40 @@ def _fit(config: Config, output, resume: bool, dataset, device: torch.device, te
         metrics["best_epoch"] = best["epoch"]
     if main:
         folder.save_metrics(metrics)
+        provenance.end_entry(folder)
+    task.model.eval()  # ready for inference: dropout off, scores deterministic
     return Run(config, task, folder, metrics)
 
 
-def load(run_dir: str | Path, dataset=None) -> Run:
-    """A finished (or checkpointed) run, ready to evaluate and predict.
+def refuse_reuse(folder: RunFolder) -> None:
+    """A ConfigError when ``folder`` holds a run, finished or not, or a config.yaml a new run would overwrite."""
+    found = folder.run_files()
+    if not found:
+        return
+    if found == ["config.yaml"]:
+        raise ConfigError(f"{folder.path} already has a config.yaml (a run killed at its start, or your own file, "
+                          f"which a new run would overwrite); pass --resume to start that run, or choose another "
+                          f"output folder")
+    state = "finished" if folder.metrics_path.is_file() else "unfinished"
+    raise ConfigError(f"{folder.path} already holds a run ({state}: {', '.join(found)}); pass resume=True "
+                      f"(--resume) to continue it, or choose another output folder")
 
-    The dataset is loaded again as its config names it (or pass ``dataset``); its vocabularies
-    must match those saved with the checkpoint.
+
+def load(run_dir: str | Path, dataset=None, data_dir: str | Path | None = None) -> Run:
+    """A finished (or checkpointed) run, ready to evaluate and predict: its model in eval mode.
+
+    The dataset is loaded again as the run recorded it: its own copy for data given in memory,
+    else the files its config names. ``dataset`` (a name or folder) and ``data_dir`` re-point a
+    run at moved files, or ``dataset`` hands over a KGDataset or PyG Data. Whatever is loaded must
+    have the fingerprint the run recorded (runs written before fingerprints: the vocabularies
+    saved with the checkpoint).
     """
     folder = RunFolder(run_dir)
     config = folder.load_config()
     state = folder.load_checkpoint()
+    given = None if isinstance(dataset, (str, Path)) else dataset
+    name = str(dataset) if isinstance(dataset, (str, Path)) else None
+    dataset, config = recorded_dataset(folder, config, given, name, str(data_dir) if data_dir else None)
     torch.manual_seed(config.training.seed)
     task = build_task(config, dataset)
     extra = state.get("extra", {})
@@ -218,4 +323,5 @@ def load(run_dir: str | Path, dataset=None) -> Run:
     except (KeyError, RuntimeError) as error:
         raise CheckpointError(f"{folder.checkpoint_path} does not fit its config: {str(error).splitlines()[0]}") from None
     task.model.to(resolve_device(config.training.device))
+    task.model.eval()  # ready for inference: dropout off, scores deterministic
     return Run(config, task, folder, folder.load_metrics())

@@ -175,8 +175,24 @@ class Trainer:
         self.epoch_loss = state["epoch_loss"]
         # a state loaded on the CPU keeps the best model's copy there, never on the training device
         self.best, self.stale_validations, self.finished = state["best"], state["stale_validations"], state["finished"]
+        saved = state.get("config", {}).get("training", {})
+        if self.finished and any(saved.get(key) != getattr(self.training, key) for key in ("epochs", "patience")):
+            self._reopen()
         if distributed.is_main():
             self.folder.truncate_log(self.epoch)  # epochs logged after this checkpoint will run again
+
+    def _reopen(self) -> None:
+        """Train a finished run on, as a resume that raised ``epochs`` or ``patience`` asks.
+
+        The finished model holds the best validated parameters (see :meth:`_finish`), and training
+        goes on from them; they are copied back as the best so far, and the validations without
+        improvement still count against the new patience.
+        """
+        if self.epoch >= self.training.epochs:
+            return
+        self.finished = False
+        if self.best is not None and self.best["model"] is None:
+            self.best["model"] = cpu_copy(self.task.model)
 
     # -- the loop ----------------------------------------------------------------------------
     def train(self) -> None:
@@ -280,8 +296,7 @@ class Trainer:
         metrics = self.task.evaluate("valid")
         value = metrics[self.task.headline_metric]
         if self.best is None or value > self.best["metric"]:
-            model_state = {k: v.detach().to("cpu", copy=True) for k, v in self.task.model.state_dict().items()}
-            self.best = {"metric": value, "epoch": self.epoch, "metrics": metrics, "model": model_state}
+            self.best = {"metric": value, "epoch": self.epoch, "metrics": metrics, "model": cpu_copy(self.task.model)}
             self.stale_validations = 0
         else:
             self.stale_validations += 1
@@ -316,6 +331,11 @@ class Trainer:
         if self.folder.has_checkpoint():
             return f"The last good checkpoint, {self.folder.checkpoint_path}, is kept."
         return "No checkpoint had been written yet."
+
+
+def cpu_copy(model: torch.nn.Module) -> dict[str, Tensor]:
+    """A copy of ``model``'s state on the CPU (the best model's: never a second copy on the device)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def _describe_epoch(record: dict, headline: str) -> str:

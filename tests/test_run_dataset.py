@@ -1,0 +1,104 @@
+"""Run folders that work from anywhere and never on the wrong data: absolute locations,
+fingerprints, re-pointing moved files, datasets given in memory stored in the run folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import kgtool
+from kgtool.data.fingerprint import dataset_fingerprint
+from kgtool.data.registry import load_kg
+from kgtool.errors import CheckpointError
+from tests.conftest import random_dataset, small_config
+
+
+def copy_of_nations(folder: Path) -> Path:
+    """Nations' files as a dataset folder of our own."""
+    dataset = load_kg("nations")
+    folder.mkdir(parents=True)
+    for split, triples in dataset.splits.items():
+        lines = [f"{dataset.entities[h]}\t{dataset.relations[r]}\t{dataset.entities[t]}\n" for h, r, t in triples.tolist()]
+        (folder / f"{split}.txt").write_text("".join(lines))
+    return folder
+
+
+def fit_on_relative_folder(tmp_path, monkeypatch) -> Path:
+    copy_of_nations(tmp_path / "work" / "data" / "nations")
+    monkeypatch.chdir(tmp_path / "work")
+    kgtool.fit(small_config(data={"dataset": "data/nations"}, training={"epochs": 1}), output="run")
+    return tmp_path / "work" / "run"
+
+
+def test_a_run_on_a_relative_folder_evaluates_from_anywhere_and_never_on_other_files(tmp_path, monkeypatch):
+    run = fit_on_relative_folder(tmp_path, monkeypatch)
+    recorded = kgtool.load(run).metrics["test"]["mrr"]
+    elsewhere = tmp_path / "elsewhere"
+    nations = copy_of_nations(elsewhere / "data" / "nations")
+    lines = (nations / "test.txt").read_text().splitlines(keepends=True)
+    (nations / "test.txt").write_text("".join(lines[:50]))  # the same vocabulary, another test file
+    monkeypatch.chdir(elsewhere)
+    assert kgtool.load(run).evaluate("test")["mrr"] == pytest.approx(recorded)  # the run's own files
+    with pytest.raises(CheckpointError, match=r"trained on other data: .*data/nations.* has fingerprint sha256:"):
+        kgtool.load(run, dataset="data/nations")
+
+
+def test_moved_files_are_found_again_with_dataset_and_their_fingerprint_decides(tmp_path, monkeypatch, capsys):
+    from kgtool.cli.main import main
+
+    run = fit_on_relative_folder(tmp_path, monkeypatch)
+    shutil.move(tmp_path / "work" / "data", tmp_path / "moved")
+    assert main(["evaluate", str(run)]) == 2  # the recorded folder is gone
+    assert "nations" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "--dataset", str(tmp_path / "moved" / "nations")]) == 0
+    assert main(["predict", str(run), "--dataset", str(tmp_path / "moved" / "nations"), "--head", "usa",
+                 "--relation", "exports3", "--top", "2", "--filter"]) == 0
+    capsys.readouterr()
+    (tmp_path / "moved" / "nations" / "train.txt").write_text(
+        (tmp_path / "moved" / "nations" / "train.txt").read_text().replace("usa", "brazil", 1))
+    assert main(["export", str(run), "--dataset", str(tmp_path / "moved" / "nations")]) == 2
+    assert "trained on other data" in capsys.readouterr().err
+
+
+def test_a_dataset_given_in_memory_is_stored_in_the_run_folder_which_can_move(tmp_path):
+    dataset = random_dataset()
+    run = kgtool.fit(small_config(training={"epochs": 1}), output=tmp_path / "run", dataset=dataset)
+    assert (tmp_path / "run" / "dataset" / "train.txt").is_file()
+    assert Path(run.config.data.dataset) == (tmp_path / "run" / "dataset").resolve()
+    shutil.move(tmp_path / "run", tmp_path / "moved")
+    loaded = kgtool.load(tmp_path / "moved")
+    assert dataset_fingerprint(loaded.dataset) == dataset_fingerprint(dataset)
+    assert loaded.dataset.name == "random"
+    assert loaded.evaluate("test")["mrr"] == pytest.approx(run.metrics["test"]["mrr"])
+
+
+def test_a_graph_given_in_memory_is_stored_and_loads_again(tmp_path):
+    from torch_geometric.data import Data
+
+    g = torch.Generator().manual_seed(0)
+    n = 40
+    masks = torch.arange(n) % 5
+    graph = Data(x=torch.randn(n, 6, generator=g), edge_index=torch.randint(n, (2, 160), generator=g),
+                 y=torch.randint(3, (n,), generator=g), train_mask=masks < 3, val_mask=masks == 3, test_mask=masks == 4)
+    run = kgtool.fit({"model": {"name": "gcn"}, "training": {"epochs": 3, "progress": False}},
+                     output=tmp_path / "run", dataset=graph)
+    loaded = kgtool.load(tmp_path / "run")
+    assert dataset_fingerprint(loaded.dataset) == dataset_fingerprint(graph)
+    assert loaded.evaluate("test")["accuracy"] == pytest.approx(run.metrics["test"]["accuracy"])
+
+
+def test_fingerprints_ignore_file_form_and_see_one_changed_triple(tmp_path):
+    plain = copy_of_nations(tmp_path / "plain")
+    crlf = copy_of_nations(tmp_path / "crlf")
+    for split in ("train", "valid", "test"):
+        (crlf / f"{split}.txt").write_bytes((plain / f"{split}.txt").read_bytes().replace(b"\n", b"\r\n"))
+    from kgtool.data.readers import load_folder
+
+    assert dataset_fingerprint(load_folder(plain)) == dataset_fingerprint(load_folder(crlf))
+    assert dataset_fingerprint(load_folder(plain)) == dataset_fingerprint(load_kg("nations"))
+    lines = (plain / "valid.txt").read_text().splitlines(keepends=True)
+    (plain / "valid.txt").write_text("".join(lines[1:]))
+    assert dataset_fingerprint(load_folder(plain)) != dataset_fingerprint(load_kg("nations"))
