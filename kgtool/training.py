@@ -106,7 +106,7 @@ class Trainer:
     best model is kept and checkpointed). Hyperparameter search prunes trials this way.
     """
 
-    def __init__(self, task, config: Config, folder: RunFolder, device: torch.device | None = None,
+    def __init__(self, task, config: Config, folder: RunFolder | None = None, device: torch.device | None = None,
                  on_validation=None):
         self.task = task
         self.on_validation = on_validation
@@ -221,14 +221,7 @@ class Trainer:
                 # the same on every rank: a full-graph GNN then draws one process's dropout masks
                 torch.manual_seed(distributed.stream_seed(distributed.GLOBAL_STREAM, self.training.seed, self.epoch,
                                                           self.batch))
-                loss, value, stop = self._batch_loss(ids, stop_requested)
-                if not math.isfinite(value):
-                    raise TrainingError(
-                        f"loss became {value} at epoch {self.epoch + 1}, batch {self.batch + 1}; training stopped. "
-                        f"{self._last_checkpoint_note()} Try a lower training.lr or a regularizer.")
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
+                value, stop = self._step(ids, stop_requested)
                 self.epoch_loss += value * len(ids)
                 self.batch += 1
                 seconds = time.perf_counter() - started
@@ -240,6 +233,24 @@ class Trainer:
                     raise KeyboardInterrupt(f"interrupted at epoch {self.epoch + 1}, batch {self.batch}; "
                                             f"state saved to {self.folder.checkpoint_path}")
         self.seconds = time.perf_counter() - started
+
+    def step(self, example_ids: Tensor) -> float:
+        """One optimisation step on the training examples ``example_ids`` ``(b,)``: loss, backward,
+        update. Returns the batch's mean loss (over all ranks under ``torchrun``); a non-finite loss
+        is a TrainingError and leaves the parameters as they were. Benchmarks time this."""
+        return self._step(example_ids, lambda: False)[0]
+
+    def _step(self, ids: Tensor, stop_requested) -> tuple[float, bool]:
+        """:meth:`step`, also telling whether any rank was asked to stop."""
+        loss, value, stop = self._batch_loss(ids, stop_requested)
+        if not math.isfinite(value):
+            raise TrainingError(
+                f"loss became {value} at epoch {self.epoch + 1}, batch {self.batch + 1}; training stopped. "
+                f"{self._last_checkpoint_note()} Try a lower training.lr or a regularizer.")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return value, stop
 
     def _batch_loss(self, ids: Tensor, stop_requested) -> tuple[Tensor, float, bool]:
         """This process's loss of batch ``ids`` ``(b,)``, the batch's mean loss over all ranks,
@@ -328,7 +339,7 @@ class Trainer:
             self.scalars.close()
 
     def _last_checkpoint_note(self) -> str:
-        if self.folder.has_checkpoint():
+        if self.folder is not None and self.folder.has_checkpoint():
             return f"The last good checkpoint, {self.folder.checkpoint_path}, is kept."
         return "No checkpoint had been written yet."
 

@@ -260,3 +260,22 @@ def test_tensorboard_without_its_extra_is_a_one_line_error(tmp_path, monkeypatch
     with pytest.raises(ConfigError, match=r"training.tensorboard needs .*kgtool\[tensorboard\]"):
         kgtool.fit(small_config(training={"epochs": 1, "tensorboard": True}), output=tmp_path / "run")
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_public_step_updates_the_model_once_and_refuses_a_non_finite_loss(monkeypatch):
+    """Trainer.step is what benchmarks time: one loss, backward and optimizer step."""
+    from kgtool.kge.task import KGETask
+    from kgtool.training import Trainer
+    from tests.conftest import random_dataset
+
+    config = small_config()
+    task = KGETask(config, random_dataset())
+    trainer = Trainer(task, config)
+    before = task.model.entity_embeddings.weight.detach().clone()
+    loss = trainer.step(torch.arange(32))
+    assert loss > 0 and not torch.equal(before, task.model.entity_embeddings.weight)
+    monkeypatch.setattr(KGETask, "loss", lambda self, ids, generator: torch.tensor(float("inf"), requires_grad=True))
+    after = task.model.entity_embeddings.weight.detach().clone()
+    with pytest.raises(TrainingError, match="loss became inf"):
+        trainer.step(torch.arange(32))
+    assert torch.equal(after, task.model.entity_embeddings.weight)

@@ -72,6 +72,6 @@ def test_per_row_negatives_are_filtered_by_default():
     from tests.conftest import random_dataset, small_config
 
     dataset = random_dataset()
-    assert KGETask(small_config(), dataset).sampler.known_tails is not None
-    assert KGETask(small_config(training={"shared_negatives": True}), dataset).sampler.known_tails is None
-    assert KGETask(small_config(training={"filter_negatives": False}), dataset).sampler.known_tails is None
+    assert KGETask(small_config(), dataset).objective.sampler.known_tails is not None
+    assert KGETask(small_config(training={"shared_negatives": True}), dataset).objective.sampler.known_tails is None
+    assert KGETask(small_config(training={"filter_negatives": False}), dataset).objective.sampler.known_tails is None

@@ -58,10 +58,11 @@ def test_shared_negatives_score_like_per_row_copies(model):
     task = KGETask(config, random_dataset(num_entities=40, num_relations=3, num_triples=400))
     ids = torch.arange(16)
     shared_loss = task.loss(ids, torch.Generator().manual_seed(1))
-    corrupt_head, entities = task.sampler.sample(task.queries[ids], torch.Generator().manual_seed(1))
+    sampler = task.objective.sampler
+    corrupt_head, entities = sampler.sample(task.objective.examples[ids], torch.Generator().manual_seed(1))
     assert entities.shape == (1, 5)
-    task.sampler.shared = False
-    task.sampler.sample = lambda positives, generator: (corrupt_head, entities.expand(len(positives), 5))
+    sampler.shared = False
+    sampler.sample = lambda positives, generator: (corrupt_head, entities.expand(len(positives), 5))
     assert torch.allclose(task.loss(ids, torch.Generator()), shared_loss, atol=1e-6)
 
 
@@ -90,8 +91,8 @@ def test_all_entity_loss_takes_each_querys_training_answers(scoring, loss):
                           training={"scoring": scoring, "loss": loss, "reciprocal": True, "label_smoothing": 0.1})
     task = KGETask(config, random_dataset(num_entities=40, num_relations=3, num_triples=400))
     ids = torch.arange(0, 64)
-    batch = task.queries[ids]
-    scores = task.score_queries(batch[:, 0], batch[:, 1])
+    batch = task.objective.examples[ids]
+    scores = task.objective.score_queries(task.model, batch[:, 0], batch[:, 1])
     labels = torch.zeros_like(scores)
     if scoring == "kvsall":
         train, R = task.dataset.train, task.dataset.num_relations
@@ -106,3 +107,23 @@ def test_all_entity_loss_takes_each_querys_training_answers(scoring, loss):
         expected = torch.nn.functional.binary_cross_entropy_with_logits(scores, 0.9 * labels + 0.1 / labels.shape[1])
     assert labels.sum(1).max() > 1 or scoring == "1vsall"  # some query has several answers
     assert task.loss(ids, torch.Generator()).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_a_loaded_model_builds_no_objective_sampler_or_filter_index(tmp_path, monkeypatch):
+    """Loading for evaluation and prediction needs the model only: no negative sampler, no
+    filter index of the training triples."""
+    import kgtool
+    from kgtool.kge import objectives
+
+    kgtool.fit(small_config(training={"epochs": 1}), output=tmp_path / "run")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a training objective was built for inference")
+
+    for name in ("NegativeSampling", "OneVsAll", "KvsAll"):
+        monkeypatch.setattr(objectives, name, refuse)
+    monkeypatch.setattr(objectives, "OBJECTIVES", {k: refuse for k in objectives.OBJECTIVES})
+    run = kgtool.load(tmp_path / "run")
+    run.evaluate("test")
+    run.predict_tails(run.dataset.entities[0], run.dataset.relations[0], top=3)
+    assert "objective" not in vars(run.task)
