@@ -22,7 +22,7 @@ it into its score (``margin - distance``):
 Only training on a CPU takes this path (its chunks are sized for a CPU cache; not measured on a
 GPU), and only where a step is large enough to repay compiling (:data:`FUSED_MIN_ELEMENTS`). On
 small graphs TransE scores negatives against all entities instead, a distance matrix
-(:meth:`KGEModel._all_entities_cheaper`); RotatE, which has no such form, takes these kernels
+(:mod:`kgtool.kge.scoring_path`); RotatE, which has no such form, takes these kernels
 there too (a UMLS step 15x faster).
 
 The bilinear models (DistMult, ComplEx) do not take it: an inner-product kernel made their
@@ -137,10 +137,3 @@ def candidate_distances(kind: str, queries: Tensor, table: Tensor, ids: Tensor) 
     if kind == "complex":
         queries, table = queries.transpose(-1, -2).contiguous(), table.transpose(-1, -2).contiguous()
     return CandidateDistances.apply(kind, queries.contiguous(), table, ids.contiguous())
-
-
-def fused_candidates_apply(num_candidates: int, table: Tensor) -> bool:
-    """Whether ``num_candidates`` (``b·k``) rows of ``table`` ``(n, *item)`` are scored here:
-    with gradients, outside ``torch.compile``, on a CPU, large enough to repay compiling."""
-    return (torch.is_grad_enabled() and not torch.compiler.is_compiling() and table.device.type == "cpu"
-            and num_candidates * table[0].numel() >= FUSED_MIN_ELEMENTS)

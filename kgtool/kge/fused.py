@@ -50,13 +50,6 @@ def can_fuse() -> bool:
     return False
 
 
-def fused_applies(num_queries: int, table: Tensor) -> bool:
-    """Whether ``num_queries`` queries against a ``table`` ``(1, n, *item)`` take the fused
-    kernels: without gradients, outside ``torch.compile``, on a CPU, large, with a compiler."""
-    return (not torch.is_grad_enabled() and not torch.compiler.is_compiling() and table.device.type == "cpu"
-            and num_queries * table.numel() >= FUSED_MIN_ELEMENTS and can_fuse())
-
-
 def lp_distances(queries: Tensor, table: Tensor, p_norm: int) -> Tensor:
     """``||q - e||_p`` of queries ``(b, 1, d)`` and table rows ``(1, n, d)`` -> ``(b, n)``.
 

@@ -50,11 +50,8 @@ def is_query(x: Tensor, item_dims: int = 1) -> bool:
 
 def distance_matrix(queries: Tensor, table: Tensor, p_norm: int) -> Tensor:
     """``||q - e||_p`` for queries ``(b, 1, dim)`` and a table ``(1, n, dim)`` -> ``(b, n)``,
-    computed exactly (not through the less precise ``|q|² + |e|² - 2q·e`` expansion): by the
-    fused kernel in evaluation at scale (:mod:`kgtool.kge.fused`, 5x faster than ``cdist``),
-    else by ``torch.cdist`` (about 7x faster than the broadcast formula on a CPU)."""
-    if fused.fused_applies(len(queries), table):
-        return fused.lp_distance_matrix(queries[:, 0], table[0], p_norm)
+    computed exactly (not through the less precise ``|q|² + |e|² - 2q·e`` expansion) by
+    ``torch.cdist`` (about 7x faster than the broadcast formula on a CPU)."""
     return torch.cdist(queries[:, 0], table[0], p=p_norm, compute_mode="donot_use_mm_for_euclid_dist")
 
 
@@ -136,19 +133,12 @@ def rotate_interaction(h: Tensor, r: Tensor, t: Tensor, margin: float) -> Tensor
 
 
 def complex_distances(a: Tensor, b: Tensor) -> Tensor:
-    """``Σ_i |a_i - b_i|`` of broadcastable complex pairs ``(*batch, dim, 2)`` -> ``(*batch,)``.
-
-    Queries ``(b, 1, dim, 2)`` against a table ``(1, n, dim, 2)`` (either way round) take the
-    fused kernel in evaluation at scale (:mod:`kgtool.kge.fused`).
-    """
-    for queries, table in ((a, b), (b, a)):
-        if is_query(queries, 2) and is_table(table, 2) and fused.fused_applies(len(queries), table):
-            return fused.complex_distance_matrix(queries[:, 0], table[0])
-    if torch.is_grad_enabled():
+    """``Σ_i |a_i - b_i|`` of broadcastable complex pairs ``(*batch, dim, 2)`` -> ``(*batch,)``."""
+    if a.requires_grad or b.requires_grad:
         return torch.linalg.vector_norm(a - b, dim=-1).sum(dim=-1)  # its gradient at 0 is 0, not NaN
-    # Evaluation: the square root of the squared real and imaginary differences, in place, is
-    # 1.5x faster than their hypot (a (500, 67, 500) block), which was 1.6x faster than the norm
-    # of a (…, dim, 2) difference tensor (its gradient at 0 would be NaN, hence not in training).
+    # Without gradients: the square root of the squared real and imaginary differences, in place,
+    # is 1.5x faster than their hypot (a (500, 67, 500) block), which was 1.6x faster than the norm
+    # of a (…, dim, 2) difference tensor (whose gradient at 0 would be NaN, hence not in training).
     real, imaginary = a[..., 0] - b[..., 0], a[..., 1] - b[..., 1]
     return real.mul_(real).addcmul_(imaginary, imaginary).sqrt_().sum(dim=-1)
 
@@ -158,14 +148,15 @@ class Interaction:
 
     Stored rows are real: ``entity_width`` / ``relation_width`` numbers each. Complex models store
     ``dim`` (real, imaginary) pairs and hand the formula ``(…, dim, 2)`` views without copying.
+    Three facts choose a call's scoring path (:mod:`kgtool.kge.scoring_path`): ``is_bilinear``,
+    ``trains_all_entities_in_one_product`` and ``distance_kernel``.
     """
 
     complex_valued = False
     is_bilinear = False  # scoring all entities is a matrix product (no (b, n, dim) intermediate)
-    has_fused_kernel = False  # scoring all entities can take a kernel of kgtool.kge.fused
-    candidate_kind: str | None = None  # kernel of kgtool.kge.candidates for per-row negatives, if any
     # scoring all entities with gradients is one matrix product or distance matrix (no (b, n, dim) tensors)
     trains_all_entities_in_one_product = True
+    distance_kernel: str | None = None  # the fused kernels' distance (kgtool.kge.candidates, .fused), if any
 
     def __init__(self, config: ModelConfig):
         self.dim = config.dim
@@ -206,9 +197,18 @@ class Interaction:
     def score(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
         raise NotImplementedError
 
+
+class DistanceInteraction(Interaction):
+    """A model scoring ``γ - distance(query, entity)``: its candidates and all entities can take
+    the fused distance kernels, given the query of a tail or head side."""
+
+    def default_init_scale(self) -> float:
+        # RotatE reference code: (γ + 2) / dim, which ties the initial distances to the margin.
+        return (self.margin + 2.0) / self.dim
+
     def tail_query(self, h: Tensor, r: Tensor) -> Tensor:
-        """What the candidate kernel compares tail candidates with: ``(b, *item)`` from formula
-        inputs ``h``, ``r`` ``(b, *item)``."""
+        """What the kernels compare tail candidates with: ``(b, *item)`` from formula inputs
+        ``h``, ``r`` ``(b, *item)``."""
         raise NotImplementedError
 
     def head_query(self, r: Tensor, t: Tensor) -> Tensor:
@@ -218,24 +218,20 @@ class Interaction:
     def candidate_scores(self, queries: Tensor, rows: Tensor, ids: Tensor) -> Tensor:
         """Scores of the candidates ``ids`` ``(b, k)`` among stored entity rows ``(n, entity_width)``
         for queries ``(b, *item)`` of :meth:`tail_query` / :meth:`head_query` -> ``(b, k)``, by the
-        fused kernels of :mod:`kgtool.kge.candidates` (distance models): the scores of :meth:`score`."""
-        return self.margin - candidates.candidate_distances(self.candidate_kind, queries, self.entities(rows), ids)
+        fused kernels of :mod:`kgtool.kge.candidates`: the scores of :meth:`score`."""
+        return self.margin - candidates.candidate_distances(self.distance_kernel, queries, self.entities(rows), ids)
 
-    def scores_all_fused(self, num_queries: int, entities: Tensor) -> bool:
-        """Whether :meth:`score` of queries against all ``entities`` ``(1, n, …)`` takes a fused
-        kernel now (no ``(b, n, dim)`` intermediate, hence no need to score them in chunks)."""
-        return self.has_fused_kernel and fused.fused_applies(num_queries, entities)
+    def all_scores_fused(self, queries: Tensor, entities: Tensor) -> Tensor:
+        """Scores of queries ``(b, *item)`` against all entities' formula inputs ``(n, *item)``
+        -> ``(b, n)``, by the tiled kernels of :mod:`kgtool.kge.fused` (no gradients)."""
+        if self.distance_kernel == "complex":
+            return self.margin - fused.complex_distance_matrix(queries, entities)
+        return self.margin - fused.lp_distance_matrix(queries, entities, self.p_norm)
 
 
-class TransE(Interaction):
-    has_fused_kernel = True
-
-    def default_init_scale(self) -> float:
-        # RotatE reference code: (γ + 2) / dim, which ties the initial distances to the margin.
-        return (self.margin + 2.0) / self.dim
-
+class TransE(DistanceInteraction):
     @property
-    def candidate_kind(self) -> str | None:
+    def distance_kernel(self) -> str | None:
         return {1: "l1", 2: "l2"}.get(self.p_norm)
 
     def tail_query(self, h: Tensor, r: Tensor) -> Tensor:
@@ -263,7 +259,7 @@ class ComplEx(Interaction):
         return complex_interaction(h, r, t)
 
 
-class RotatE(TransE):
+class RotatE(DistanceInteraction):
     """Entities are complex; a relation is ``dim`` phases, stored as in the RotatE code.
 
     The code stores a relation as numbers in ±bound (bound = init scale) and reads the phase as
@@ -272,7 +268,7 @@ class RotatE(TransE):
     """
 
     complex_valued = True
-    candidate_kind = "complex"
+    distance_kernel = "complex"
     trains_all_entities_in_one_product = False
 
     @property

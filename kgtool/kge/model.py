@@ -10,9 +10,9 @@ import torch
 from torch import Tensor, nn
 
 from kgtool.config import ModelConfig
-from kgtool.kge.candidates import fused_candidates_apply
 from kgtool.kge.fused import has_compiler
 from kgtool.kge.interactions import INTERACTIONS
+from kgtool.kge.scoring_path import ALL_ENTITIES, FUSED_ALL, FUSED_CANDIDATES, ScoringCall, log_once, scoring_path
 
 log = logging.getLogger("kgtool")
 
@@ -158,10 +158,11 @@ class KGEModel(nn.Module):
     def score_tail_candidates(self, heads: Tensor, relations: Tensor, candidates: Tensor) -> Tensor:
         """Scores of ``(h, r, c)`` for ``heads``, ``relations`` ``(b,)`` and ``candidates``
         ``(b, k)`` (or ``(1, k)``, shared by all rows) -> ``(b, k)``."""
-        if self._all_entities_cheaper(candidates):
+        path = self.scoring_path(len(heads), candidates)
+        if path == ALL_ENTITIES:
             return self.score_tails(heads, relations).gather(1, candidates)
         h, r = self.entities(heads), self.relations(relations)
-        if self._fused_candidates(candidates):
+        if path == FUSED_CANDIDATES:
             return self.interaction.candidate_scores(self.interaction.tail_query(h, r), self.entity_embeddings.weight,
                                                      candidates)
         return self.score(h[:, None], r[:, None], self.entities(candidates))
@@ -173,75 +174,68 @@ class KGEModel(nn.Module):
         :meth:`score_heads` does, so that a candidate's score is the same on every path."""
         if self.reciprocal:
             return self.score_tail_candidates(tails, self.inverse(relations), candidates)
-        if self._all_entities_cheaper(candidates):
+        path = self.scoring_path(len(tails), candidates)
+        if path == ALL_ENTITIES:
             return self.score_heads(relations, tails).gather(1, candidates)
         r, t = self.relations(relations), self.entities(tails)
-        if self._fused_candidates(candidates):
+        if path == FUSED_CANDIDATES:
             return self.interaction.candidate_scores(self.interaction.head_query(r, t), self.entity_embeddings.weight,
                                                      candidates)
         return self.score(self.entities(candidates), r[:, None], t[:, None])
 
-    def _all_entities_cheaper(self, candidates: Tensor) -> bool:
-        """Whether to score per-row candidates ``(b, k)`` by scoring all entities and picking.
-
-        Per-row candidates gather ``b·k`` rows (and scatter their gradients back), which alone
-        takes about as long as scoring ``b`` queries against all entities as a matrix product or
-        distance matrix once ``k`` is a sizeable part of the entities: on UMLS (135 entities,
-        128 negatives) a TransE step is several times faster this way, with the same scores and
-        gradients. Not with sparse tables (the whole table would get a gradient) nor with entity
-        encoders (all entities would be encoded). Nor for a model whose all-entity scores in
-        training are elementwise ``(b, chunk, dim)`` tensors (RotatE) where the fused candidate
-        kernels apply: a UMLS RotatE step (512 x 64 negatives, dim 200) took 24 ms with them
-        against 370 ms through all entities (``benchmarks/fused_negatives.py``).
-        """
-        if not self.interaction.trains_all_entities_in_one_product and self._fused_candidates(candidates):
-            return False
-        return self._per_row_on_dense_table(candidates) and 4 * candidates.shape[1] >= self.num_entities
-
-    def _fused_candidates(self, candidates: Tensor) -> bool:
-        """Whether per-row candidates ``(b, k)`` take the fused kernels of
-        :mod:`kgtool.kge.candidates` (training on a CPU at scale, a plain dense table)."""
-        return (self.fused_negatives and self.interaction.candidate_kind is not None
-                and self._per_row_on_dense_table(candidates)
-                and fused_candidates_apply(candidates.numel(), self.entity_embeddings.weight))
-
-    def _per_row_on_dense_table(self, candidates: Tensor) -> bool:
-        """Candidates ``(b, k)`` of their own per row (not shared ``(1, k)``), from an entity table
-        with dense gradients (no sparse table, no encoder): what both shortcuts above need."""
-        return not self.sparse and not self.encoded and candidates.shape[0] > 1
+    def scoring_path(self, queries: int, candidates: Tensor | None = None) -> str:
+        """The path (:mod:`kgtool.kge.scoring_path`) of scoring ``queries`` queries against
+        ``candidates`` ``(b, k)`` or ``(1, k)``, or against all entities when None."""
+        interaction = self.interaction
+        table = "encoded" if self.encoded else "sparse" if self.sparse else "dense"
+        call = ScoringCall(
+            is_bilinear=interaction.is_bilinear, one_product_in_training=interaction.trains_all_entities_in_one_product,
+            distance_kernel=interaction.distance_kernel, num_entities=self.num_entities,
+            width=interaction.entity_width, queries=queries,
+            candidates=None if candidates is None else candidates.shape[1],
+            shared=candidates is not None and candidates.shape[0] == 1, table=table,
+            device=self.relation_embeddings.weight.device.type, grad=torch.is_grad_enabled(),
+            compiling=torch.compiler.is_compiling(), fused_negatives=self.fused_negatives)
+        path, reason = scoring_path(call)
+        log_once(path, reason)
+        return path
 
     def score_tails(self, heads: Tensor, relations: Tensor) -> Tensor:
         """Scores of ``(h, r, e)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""
-        h, r = self.entities(heads)[:, None], self.relations(relations)[:, None]
-        return self._score_all(lambda score, e: score(h, r, e), len(heads))
+        return self._score_all(self.entities(heads), self.relations(relations), None)
 
     def score_heads(self, relations: Tensor, tails: Tensor) -> Tensor:
         """Scores of ``(e, r, t)`` for every entity e: ``(b,)``, ``(b,)`` -> ``(b, num_entities)``."""
         if self.reciprocal:
             return self.score_tails(tails, self.inverse(relations))
-        r, t = self.relations(relations)[:, None], self.entities(tails)[:, None]
-        return self._score_all(lambda score, e: score(e, r, t), len(relations))
+        return self._score_all(None, self.relations(relations), self.entities(tails))
 
-    def _score_all(self, score_against, batch_size: int) -> Tensor:
-        """Apply ``score_against(score, entities (1, chunk, dim)) -> (b, chunk)`` over entity chunks,
-        or over all entities at once where scoring makes no ``(b, n, dim)`` intermediate: a
-        matrix product (bilinear models) or, in evaluation at scale, a fused distance kernel
-        (:mod:`kgtool.kge.fused`, reached through the eager formula even when ``compile`` is on).
+    def _score_all(self, h: Tensor | None, r: Tensor, t: Tensor | None) -> Tensor:
+        """Scores ``(b, num_entities)`` of every entity in the place of ``h`` or ``t`` (the one
+        that is None), the others formula inputs ``(b, *item)``: one matrix product or distance
+        matrix, the fused kernels (:mod:`kgtool.kge.fused`), or the formula over entity chunks.
 
         The chunks' scores are written into one preallocated ``(b, num_entities)`` tensor: kept as
         a list of small tensors for a final ``cat``, each landed in the hole the chunk's large
         temporaries had just freed, so that the allocator took fresh memory for the next chunk's
         (RotatE, FB15k-237, 3,076 queries: 20 MB more per chunk, 22 GB before the end).
         """
-        entities = self.all_entities()[None]
-        if self.interaction.is_bilinear:
-            return score_against(self.score, entities)
-        if self.interaction.scores_all_fused(batch_size, entities):
-            return score_against(self.interaction.score, entities)
-        chunk = max(1, self.max_chunk_elements // max(1, batch_size * self.interaction.entity_width))
-        scores = entities.new_empty((batch_size, self.num_entities))
+        entities = self.all_entities()
+        path = self.scoring_path(len(r))
+        if path == FUSED_ALL:
+            query = self.interaction.tail_query(h, r) if t is None else self.interaction.head_query(r, t)
+            return self.interaction.all_scores_fused(query, entities)
+        r = r[:, None]
+
+        def score_against(rows: Tensor) -> Tensor:  # rows (1, chunk, *item) -> (b, chunk)
+            return self.score(h[:, None], r, rows) if t is None else self.score(rows, r, t[:, None])
+
+        if path == ALL_ENTITIES:
+            return score_against(entities[None])
+        chunk = max(1, self.max_chunk_elements // max(1, len(r) * self.interaction.entity_width))
+        scores = entities.new_empty((len(r), self.num_entities))
         for start in range(0, self.num_entities, chunk):
-            scores[:, start:start + chunk] = score_against(self.score, entities[:, start:start + chunk])
+            scores[:, start:start + chunk] = score_against(entities[None, start:start + chunk])
         return scores
 
     def penalty(self, kind: str, entity_ids: Tensor, relation_ids: Tensor) -> Tensor:

@@ -10,6 +10,7 @@ from kgtool.config import ModelConfig, resolve_config
 from kgtool.errors import ConfigError
 from kgtool.kge import candidates
 from kgtool.kge.model import KGEModel
+from kgtool.kge.scoring_path import ALL_ENTITIES, FUSED_CANDIDATES, PLAIN
 from kgtool.kge.task import KGETask
 
 MODELS = [("transe", 1), ("transe", 2), ("rotate", 1)]
@@ -79,16 +80,20 @@ def test_chunks_cover_every_row(monkeypatch, eager_kernels):
 def test_taken_only_for_dense_tables_in_training(monkeypatch):
     monkeypatch.setattr(candidates, "FUSED_MIN_ELEMENTS", 0)
     ids = torch.zeros(4, 5, dtype=torch.long)
-    assert make_model("rotate", 1, torch.float32)._fused_candidates(ids)
-    assert not make_model("rotate", 1, torch.float32, sparse=True)._fused_candidates(ids)
-    assert not make_model("rotate", 1, torch.float32)._fused_candidates(ids[:1])  # shared negatives
-    assert not make_model("transe", 3, torch.float32)._fused_candidates(ids)  # no kernel for p = 3
-    assert not make_model("distmult", 1, torch.float32)._fused_candidates(ids)  # bilinear: the plain path
-    assert not make_model("rotate", 1, torch.float32, fused_negatives=False)._fused_candidates(ids)
+
+    def path(name, p_norm=1, candidate_ids=ids, **options):
+        return make_model(name, p_norm, torch.float32, **options).scoring_path(4, candidate_ids)
+
+    assert path("rotate") == FUSED_CANDIDATES
+    assert path("rotate", sparse=True) == PLAIN
+    assert path("rotate", candidate_ids=ids[:1]) == PLAIN  # shared negatives
+    assert path("transe", 3) == PLAIN  # no kernel for p = 3
+    assert path("distmult") == PLAIN  # bilinear: the plain path
+    assert path("rotate", fused_negatives=False) == PLAIN
     with torch.no_grad():
-        assert not make_model("rotate", 1, torch.float32)._fused_candidates(ids)
+        assert path("rotate") == PLAIN
     monkeypatch.setattr(candidates, "FUSED_MIN_ELEMENTS", 2**22)
-    assert not make_model("rotate", 1, torch.float32)._fused_candidates(ids)  # too small to repay compiling
+    assert path("rotate") == PLAIN  # too small to repay compiling
 
 
 def test_without_a_compiler_one_log_line_and_eager_kernels(monkeypatch, caplog):
@@ -120,6 +125,6 @@ def test_rotate_takes_its_candidates_rather_than_all_entities(monkeypatch):
     """RotatE's all-entity scores in training are elementwise tensors; TransE's a distance matrix."""
     monkeypatch.setattr(candidates, "FUSED_MIN_ELEMENTS", 0)
     ids = torch.zeros(4, 100, dtype=torch.long)  # 4·100 negatives ≥ 300 entities: all entities otherwise
-    assert not make_model("rotate", 1, torch.float32)._all_entities_cheaper(ids)
-    assert make_model("rotate", 1, torch.float32, fused_negatives=False)._all_entities_cheaper(ids)
-    assert make_model("transe", 1, torch.float32)._all_entities_cheaper(ids)
+    assert make_model("rotate", 1, torch.float32).scoring_path(4, ids) == FUSED_CANDIDATES
+    assert make_model("rotate", 1, torch.float32, fused_negatives=False).scoring_path(4, ids) == ALL_ENTITIES
+    assert make_model("transe", 1, torch.float32).scoring_path(4, ids) == ALL_ENTITIES

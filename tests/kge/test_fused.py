@@ -77,17 +77,6 @@ def test_fused_filtered_ranks_equal_the_plain_paths(name, p_norm, monkeypatch):
         assert torch.equal(a.optimistic, b.optimistic) and torch.equal(a.pessimistic, b.pessimistic)
 
 
-def test_training_small_evaluations_and_gpus_stay_on_the_plain_path():
-    rotate, distmult = (KGEModel(ModelConfig(name=name, dim=500), 14_541, 3).interaction for name in ("rotate", "distmult"))
-    fb15k237, umls = torch.empty(1, 14_541, 500, 2), torch.empty(1, 135, 500, 2)  # RotatE's entities
-    assert not fused.fused_applies(500, fb15k237)  # gradients: the eager formula
-    with torch.no_grad():
-        assert fused.fused_applies(500, fb15k237) == rotate.scores_all_fused(500, fb15k237) == fused.can_fuse()
-        assert not rotate.scores_all_fused(500, umls)  # not worth compiling
-        assert not distmult.scores_all_fused(500, fb15k237)  # a matrix product already
-        assert not fused.fused_applies(500, torch.empty(1, 14_541, 500, 2, device="meta"))
-
-
 @pytest.mark.usefixtures("fresh_compiler_check")
 def test_without_a_compiler_evaluation_scores_eagerly_with_one_log_line(monkeypatch, caplog):
     monkeypatch.setattr(fused, "FUSED_MIN_ELEMENTS", 1)

@@ -16,6 +16,7 @@ from kgtool.kge.interactions import (
     transe_interaction,
 )
 from kgtool.kge.model import KGEModel
+from kgtool.kge.scoring_path import ALL_ENTITIES, PLAIN
 
 MODELS = ["transe", "distmult", "complex", "rotate"]
 
@@ -70,7 +71,7 @@ def test_reciprocal_head_candidates_score_the_same_on_both_paths(name):
     model = KGEModel(ModelConfig(name=name, dim=6), num_entities=25, num_relations=4, reciprocal=True)
     relations, tails = torch.tensor([1, 0, 3, 2]), torch.tensor([0, 3, 7, 24])
     many = torch.randint(25, (4, 9))
-    assert model._all_entities_cheaper(many) and not model._all_entities_cheaper(many[:, :2])
+    assert model.scoring_path(4, many) == ALL_ENTITIES and model.scoring_path(4, many[:, :2]) == PLAIN
     all_heads = model.score_heads(relations, tails)
     for candidates in (many, many[:, :2]):
         expected = model.score(model.entities(tails)[:, None], model.relations(relations + 4)[:, None],
@@ -172,7 +173,7 @@ def test_many_per_row_candidates_go_through_all_entities_with_the_same_scores_an
     model = KGEModel(ModelConfig(name=name, dim=6), num_entities=25, num_relations=4)
     anchors, relations = torch.tensor([0, 3, 7, 24]), torch.tensor([1, 0, 3, 2])
     candidates = torch.randint(25, (4, 9))  # repeats included: their gradients must add up
-    assert model._all_entities_cheaper(candidates) and not model._all_entities_cheaper(candidates[:, :5])
+    assert model.scoring_path(4, candidates) == ALL_ENTITIES and model.scoring_path(4, candidates[:, :5]) == PLAIN
     a, r, c = model.entities(anchors)[:, None], model.relations(relations)[:, None], model.entities(candidates)
     for fast, gathered in ((model.score_tail_candidates(anchors, relations, candidates), model.score(a, r, c)),
                            (model.score_head_candidates(relations, anchors, candidates), model.score(c, r, a))):
