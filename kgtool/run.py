@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import torch
 
 from kgtool import distributed
 from kgtool.config import GNN_MODELS, Config, resolve_config
+from kgtool.data.convert import as_dataset
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
 from kgtool.export import entity_embeddings, export_run, relation_embeddings
 from kgtool.prediction import Answer, Predictor, Query, read_queries
@@ -118,6 +120,7 @@ class Run:
 
 def build_task(config: Config, dataset=None):
     """The task object for ``config.model.name``: KGE link prediction or a GNN task."""
+    dataset = as_dataset(dataset, config)
     if config.model.name in GNN_MODELS:
         from kgtool.gnn.task import GNNTask
 
@@ -149,13 +152,18 @@ def fit(config: Config | dict | str | Path | None = None, output: str | Path | N
     :param config: a :class:`Config`, a ``{section: {key: value}}`` dict, or a YAML path.
     :param output: the run folder (default ``runs/<dataset>-<model>-<time>``).
     :param resume: continue the run in ``output`` from its checkpoint (its saved config wins).
-    :param dataset: a ready :class:`~kgtool.data.KGDataset` (e.g. from pykeen or networkx)
-        instead of ``config.data.dataset``.
+    :param dataset: instead of ``config.data.dataset``: a registered name or folder (then saved as
+        the config's), a :class:`~kgtool.data.KGDataset`, a pykeen ``TriplesFactory`` or a
+        ``(train, valid, test)`` tuple of them, a networkx graph, a PyG ``Data`` or ``HeteroData``
+        (see :mod:`kgtool.data.convert`).
     :param test: also rank the test split at the end (a search's trials select on validation only).
     :param on_validation: ``callback(epoch, value)`` told the headline validation metric after each
         validation; raising :class:`~kgtool.training.StopTraining` ends training there (see the Trainer).
     """
     config = as_config(config)
+    if isinstance(dataset, (str, Path)):  # saved as the run's dataset, so that load() finds it again
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, dataset=str(dataset)))
+        dataset = None
     with distributed.process_group(resolve_device(config.training.device)) as device:
         return _fit(config, output, resume, dataset, device, test, on_validation)
 
