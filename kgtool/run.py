@@ -12,7 +12,7 @@ import torch
 
 from kgtool import distributed
 from kgtool.config import GNN_MODELS, Config, resolve_config
-from kgtool.data.convert import as_dataset
+from kgtool.data.convert import as_dataset, as_pyg, as_triples_factories
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
 from kgtool.export import entity_embeddings, export_run, relation_embeddings
 from kgtool.prediction import Answer, Predictor, Query, read_queries
@@ -51,13 +51,17 @@ class Run:
         """Metrics of ``split`` ("valid" or "test"), recomputed from the model."""
         return self.task.evaluate(split)
 
-    def predict_tails(self, head: str, relation: str, top: int = 10, filter_known: bool = False) -> list[Answer]:
-        """The ``top`` answers ``(head, relation, e)``, best first (see :meth:`predict`)."""
-        return self.predict([Query(head, relation, None)], top, filter_known)[0]
+    def predict_tails(self, head: str, relation: str, top: int = 10, filter_known: bool = False,
+                      as_frame: bool = False):
+        """The ``top`` answers ``(head, relation, e)``, best first (see :meth:`predict`); with
+        ``as_frame`` a DataFrame (see :meth:`predictions_frame`)."""
+        return self._predict_one(Query(head, relation, None), top, filter_known, as_frame)
 
-    def predict_heads(self, relation: str, tail: str, top: int = 10, filter_known: bool = False) -> list[Answer]:
-        """The ``top`` answers ``(e, relation, tail)``, best first (see :meth:`predict`)."""
-        return self.predict([Query(None, relation, tail)], top, filter_known)[0]
+    def predict_heads(self, relation: str, tail: str, top: int = 10, filter_known: bool = False,
+                      as_frame: bool = False):
+        """The ``top`` answers ``(e, relation, tail)``, best first (see :meth:`predict`); with
+        ``as_frame`` a DataFrame (see :meth:`predictions_frame`)."""
+        return self._predict_one(Query(None, relation, tail), top, filter_known, as_frame)
 
     def predict(self, queries: list[Query], top: int = 10, filter_known: bool = False) -> list[list[Answer]]:
         """The ``top`` answers of each query ``(h, r, ?)``, ``(?, r, t)`` or ``(h, ?, t)``, each
@@ -116,6 +120,36 @@ class Run:
         if self.config.model.name in GNN_MODELS:
             raise KGToolError(f"predictions, triple files and pattern metrics need a KGE run; this run's model is "
                               f"{self.config.model.name}, a GNN")
+
+    def _predict_one(self, query: Query, top: int, filter_known: bool, as_frame: bool):
+        return self.predictions_frame([query], top, filter_known) if as_frame else self.predict([query], top, filter_known)[0]
+
+    def predictions_frame(self, queries: list[Query | tuple], top: int = 10, filter_known: bool = False):
+        """:meth:`predict` as a pandas DataFrame, one row per answer: ``query``, ``rank``, ``head``,
+        ``relation``, ``tail``, ``head_id``, ``relation_id``, ``tail_id``, ``score``, ``known``.
+        Queries may be tuples with None in the asked position."""
+        queries = [q if isinstance(q, Query) else Query(*q) for q in queries]
+        predictor = self.predictor()
+        return predictor.frame(queries, predictor.answer(queries, top, filter_known))
+
+    def to_triples_factory(self) -> tuple:
+        """pykeen ``TriplesFactory`` objects ``(train, valid, test)`` with this run's labels and ids,
+        e.g. for pykeen's evaluators or pipeline."""
+        self._require_kge()
+        return as_triples_factories(self.dataset)
+
+    def to_pyg(self):
+        """The run's graph as PyG with the learned rows: a KGE run gives a ``HeteroData`` when its
+        dataset came from one (else a ``Data``) with the entity rows as ``x`` and relation rows as
+        ``relation_x`` (:func:`~kgtool.data.convert.as_pyg`); a GNN run gives a copy of its ``Data``
+        with the node representations as ``x``."""
+        rows, _ = self.entity_embeddings()
+        if self.config.model.name in GNN_MODELS:
+            data = self.dataset.clone()
+            data.x = rows
+            return data
+        relations = self.relation_embeddings()
+        return as_pyg(self.dataset, rows, relations[0] if relations is not None else None)
 
 
 def build_task(config: Config, dataset=None):
