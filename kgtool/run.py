@@ -180,7 +180,8 @@ def default_output(config: Config) -> Path:
 
 
 def fit(config: Config | dict | str | Path | None = None, output: str | Path | None = None,
-        resume: bool = False, dataset=None, test: bool = True, on_validation=None) -> Run:
+        resume: bool = False, dataset=None, test: bool = True, on_validation=None, on_epoch_end=None,
+        on_fit_end=None) -> Run:
     """Train a model, validate, keep the best, and test it; everything lands in ``output``.
 
     :param config: a :class:`Config`, a ``{section: {key: value}}`` dict, or a YAML path.
@@ -193,17 +194,20 @@ def fit(config: Config | dict | str | Path | None = None, output: str | Path | N
     :param test: also rank the test split at the end (a search's trials select on validation only).
     :param on_validation: ``callback(epoch, value)`` told the headline validation metric after each
         validation; raising :class:`~kgtool.training.StopTraining` ends training there (see the Trainer).
+    :param on_epoch_end: ``callback(record)`` told each epoch's log.jsonl record: ``epoch``, ``loss``,
+        ``seconds``, ``examples_per_second``, ``lr`` and, after a validation, ``valid`` (its metrics).
+    :param on_fit_end: ``callback(run)`` told the finished :class:`Run`, after metrics.json is written.
     """
     config = as_config(config)
     if isinstance(dataset, (str, Path)):  # saved as the run's dataset, so that load() finds it again
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, dataset=str(dataset)))
         dataset = None
     with distributed.process_group(resolve_device(config.training.device)) as device:
-        return _fit(config, output, resume, dataset, device, test, on_validation)
+        return _fit(config, output, resume, dataset, device, test, on_validation, on_epoch_end, on_fit_end)
 
 
 def _fit(config: Config, output, resume: bool, dataset, device: torch.device, test: bool = True,
-         on_validation=None) -> Run:
+         on_validation=None, on_epoch_end=None, on_fit_end=None) -> Run:
     folder = RunFolder(distributed.from_main(output if output is not None else default_output(config)))
     if resume:
         if not folder.config_path.is_file():
@@ -225,7 +229,7 @@ def _fit(config: Config, output, resume: bool, dataset, device: torch.device, te
         log.info(task.describe())
         folder.create()
         folder.save_config(config)
-    trainer = Trainer(task, config, folder, device, on_validation)
+    trainer = Trainer(task, config, folder, device, on_validation, on_epoch_end)
     if resume:
         trainer.restore(folder.load_checkpoint())  # on the CPU: restore moves what the device needs
     trainer.train()
@@ -238,7 +242,11 @@ def _fit(config: Config, output, resume: bool, dataset, device: torch.device, te
         metrics["best_epoch"] = best["epoch"]
     if main:
         folder.save_metrics(metrics)
-    return Run(config, task, folder, metrics)
+        trainer.tracking.log_final(trainer.epoch, metrics)
+    run = Run(config, task, folder, metrics)
+    if on_fit_end is not None:
+        on_fit_end(run)
+    return run
 
 
 def load(run_dir: str | Path, dataset=None) -> Run:
