@@ -26,6 +26,7 @@ IMAGE_ENCODERS = ("none", "cnn", "vit", "torchvision", "diffusion", "vae")
 FUSIONS = ("concat", "gated", "residual")  # see kgtool.encoders.MultimodalEmbedding
 RELATIONAL_ENCODERS = ("none", "rgcn", "compgcn", "lte")  # see kgtool.relational.RelationalEncoder
 COMPOSITIONS = ("sub", "mult", "corr")  # names in kgtool.relational.composition.COMPOSITIONS
+TRACKERS = ("tensorboard", "mlflow", "wandb", "csv")  # names in kgtool.tracking.TRACKERS
 DEFAULT_BATCH_SIZE = 512  # training.batch_size when none is given (full-graph GNNs: all examples)
 
 # Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
@@ -114,7 +115,17 @@ class TrainingConfig:
     seed: int = 0  # seeds initialisation, shuffling and negative sampling
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: bool = True  # show a progress bar
-    tensorboard: bool = False  # also write loss and validation metrics to <run>/tensorboard (extra: tensorboard)
+    # where to log the config, per-epoch and final metrics, metrics.json and config.yaml, besides the run
+    # folder: tensorboard (<run>/tensorboard) | mlflow | wandb | csv (<run>/metrics.csv); extras of those names
+    trackers: list[str] = field(default_factory=list)
+    tensorboard: bool = False  # the same as listing tensorboard in trackers
+    mlflow_uri: Optional[str] = None  # MLflow tracking URI; None: sqlite:///<run folder's parent>/mlflow.db
+    tracking_project: str = "kgtool"  # the MLflow experiment and W&B project runs are logged to
+
+    @property
+    def tracker_names(self) -> list[str]:
+        """``trackers`` with the ``tensorboard`` alias resolved, each once."""
+        return list(dict.fromkeys(self.trackers + (["tensorboard"] if self.tensorboard else [])))
 
     @property
     def filters_negatives(self) -> bool:
@@ -235,6 +246,8 @@ class Config:
         _choice("training.optimizer", t.optimizer, ("adam", "adagrad", "sgd"))
         _choice("training.lr_scheduler", t.lr_scheduler, ("none", "step", "cosine"))
         _choice("training.regularizer", t.regularizer, ("none", "l2", "n3"))
+        for tracker in t.trackers:
+            _choice("training.trackers", tracker, TRACKERS)
         _choice("model.p_norm", m.p_norm, (1, 2))
         _choice("evaluation.protocol", self.evaluation.protocol, ("auto", "full", "ogb", "both"))
         _choice("gnn.task", g.task, ("node", "link"))
@@ -475,11 +488,16 @@ def _assign(section, section_name: str, key: str, value: Any, source: str) -> No
 
 
 def coerce_value(value: Any, annotation: Any, where: str) -> Any:
-    """Return ``value`` as ``annotation`` (int, float, bool, str or Optional of one), or raise.
+    """Return ``value`` as ``annotation`` (int, float, bool, str, Optional of one, or a list of one), or raise.
 
     Numbers may come as text: YAML 1.1 (PyYAML) reads ``1e-3`` as a string, so every literal
     Python's ``int``/``float`` accept is taken (``1e-3``, ``5E-4``, ``.5``, ``1_000``); an int
     option takes a float literal only when it is a whole number (``epochs: 1e3``)."""
+    if typing.get_origin(annotation) is list:  # a YAML list, or "a,b" from the command line
+        items = [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        return [coerce_value(item, typing.get_args(annotation)[0], where) for item in items]
     options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else (annotation,)
     if value is None:
         if type(None) in options:

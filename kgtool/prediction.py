@@ -200,6 +200,20 @@ class Predictor:
         metrics["skipped"] = {"count": len(skipped), "first": skipped[0] if skipped else None}
         return metrics
 
+    def frame(self, queries: Sequence[Query], answers: list[list[Answer]]):
+        """A pandas DataFrame of ``answers`` (as :meth:`answer` gives them for ``queries``), one row
+        each: ``query`` (its text), ``rank`` (from 1), ``head``, ``relation``, ``tail``, their ids
+        ``head_id``, ``relation_id``, ``tail_id``, ``score`` and ``known``."""
+        import pandas
+
+        rows = [(str(query), rank, a.head, a.relation, a.tail, a.score, a.known)
+                for query, ranked in zip(queries, answers) for rank, a in enumerate(ranked, start=1)]
+        frame = pandas.DataFrame(rows, columns=["query", "rank", "head", "relation", "tail", "score", "known"])
+        for position, column in enumerate(POSITIONS):
+            ids = [self.index[position][label] for label in frame[column]]
+            frame.insert(frame.columns.get_loc("score"), f"{column}_id", pandas.Series(ids, dtype="int64"))
+        return frame
+
     def _answer(self, triple: Tensor, score: float, known: bool) -> Answer:
         h, r, t = triple.tolist()
         d = self.dataset

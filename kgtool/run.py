@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from contextlib import nullcontext
@@ -12,6 +13,7 @@ import torch
 
 from kgtool import distributed, provenance
 from kgtool.config import DEFAULT_BATCH_SIZE, GNN_MODELS, Config, merge, resolve_config
+from kgtool.data.convert import as_dataset, as_pyg, as_triples_factories
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
 from kgtool.export import entity_embeddings, export_run, relation_embeddings
 from kgtool.prediction import Answer, Predictor, Query, read_queries
@@ -51,13 +53,17 @@ class Run:
         """Metrics of ``split`` ("valid" or "test"), recomputed from the model."""
         return self.task.evaluate(split)
 
-    def predict_tails(self, head: str, relation: str, top: int = 10, filter_known: bool = False) -> list[Answer]:
-        """The ``top`` answers ``(head, relation, e)``, best first (see :meth:`predict`)."""
-        return self.predict([Query(head, relation, None)], top, filter_known)[0]
+    def predict_tails(self, head: str, relation: str, top: int = 10, filter_known: bool = False,
+                      as_frame: bool = False):
+        """The ``top`` answers ``(head, relation, e)``, best first (see :meth:`predict`); with
+        ``as_frame`` a DataFrame (see :meth:`predictions_frame`)."""
+        return self._predict_one(Query(head, relation, None), top, filter_known, as_frame)
 
-    def predict_heads(self, relation: str, tail: str, top: int = 10, filter_known: bool = False) -> list[Answer]:
-        """The ``top`` answers ``(e, relation, tail)``, best first (see :meth:`predict`)."""
-        return self.predict([Query(None, relation, tail)], top, filter_known)[0]
+    def predict_heads(self, relation: str, tail: str, top: int = 10, filter_known: bool = False,
+                      as_frame: bool = False):
+        """The ``top`` answers ``(e, relation, tail)``, best first (see :meth:`predict`); with
+        ``as_frame`` a DataFrame (see :meth:`predictions_frame`)."""
+        return self._predict_one(Query(None, relation, tail), top, filter_known, as_frame)
 
     def predict(self, queries: list[Query], top: int = 10, filter_known: bool = False) -> list[list[Answer]]:
         """The ``top`` answers of each query ``(h, r, ?)``, ``(?, r, t)`` or ``(h, ?, t)``, each
@@ -117,9 +123,40 @@ class Run:
             raise KGToolError(f"predictions, triple files and pattern metrics need a KGE run; this run's model is "
                               f"{self.config.model.name}, a GNN")
 
+    def _predict_one(self, query: Query, top: int, filter_known: bool, as_frame: bool):
+        return self.predictions_frame([query], top, filter_known) if as_frame else self.predict([query], top, filter_known)[0]
+
+    def predictions_frame(self, queries: list[Query | tuple], top: int = 10, filter_known: bool = False):
+        """:meth:`predict` as a pandas DataFrame, one row per answer: ``query``, ``rank``, ``head``,
+        ``relation``, ``tail``, ``head_id``, ``relation_id``, ``tail_id``, ``score``, ``known``.
+        Queries may be tuples with None in the asked position."""
+        queries = [q if isinstance(q, Query) else Query(*q) for q in queries]
+        predictor = self.predictor()
+        return predictor.frame(queries, predictor.answer(queries, top, filter_known))
+
+    def to_triples_factory(self) -> tuple:
+        """pykeen ``TriplesFactory`` objects ``(train, valid, test)`` with this run's labels and ids,
+        e.g. for pykeen's evaluators or pipeline."""
+        self._require_kge()
+        return as_triples_factories(self.dataset)
+
+    def to_pyg(self):
+        """The run's graph as PyG with the learned rows: a KGE run gives a ``HeteroData`` when its
+        dataset came from one (else a ``Data``) with the entity rows as ``x`` and relation rows as
+        ``relation_x`` (:func:`~kgtool.data.convert.as_pyg`); a GNN run gives a copy of its ``Data``
+        with the node representations as ``x``."""
+        rows, _ = self.entity_embeddings()
+        if self.config.model.name in GNN_MODELS:
+            data = self.dataset.clone()
+            data.x = rows
+            return data
+        relations = self.relation_embeddings()
+        return as_pyg(self.dataset, rows, relations[0] if relations is not None else None)
+
 
 def build_task(config: Config, dataset=None):
     """The task object for ``config.model.name``: KGE link prediction or a GNN task."""
+    dataset = as_dataset(dataset, config)
     if config.model.name in GNN_MODELS:
         from kgtool.gnn.task import GNNTask
 
@@ -199,7 +236,8 @@ def resolved_config(config: Config, task) -> Config:
 
 
 def fit(config: Config | dict | str | Path | None = None, output: str | Path | None = None,
-        resume: bool = False, dataset=None, test: bool = True, on_validation=None) -> Run:
+        resume: bool = False, dataset=None, test: bool = True, on_validation=None, on_epoch_end=None,
+        on_fit_end=None) -> Run:
     """Train a model, validate, keep the best, and test it; everything lands in ``output``.
 
     :param config: a :class:`Config`, a ``{section: {key: value}}`` dict, or a YAML path. With
@@ -208,30 +246,39 @@ def fit(config: Config | dict | str | Path | None = None, output: str | Path | N
     :param output: the run folder (default ``runs/<dataset>-<model>-<time>``). One process at a
         time writes it; a folder that holds a run, finished or not, is only continued by ``resume``.
     :param resume: continue the run in ``output`` from its checkpoint (its saved config wins).
-    :param dataset: a ready :class:`~kgtool.data.KGDataset` (e.g. from pykeen or networkx) or PyG
-        ``Data`` instead of ``config.data.dataset``; it is written into the run folder.
+    :param dataset: instead of ``config.data.dataset``: a registered name or folder (then saved as
+        the config's), a :class:`~kgtool.data.KGDataset`, a pykeen ``TriplesFactory`` or a
+        ``(train, valid, test)`` tuple of them, a networkx graph, a PyG ``Data`` or ``HeteroData``
+        (see :mod:`kgtool.data.convert`). Data given in memory is written into the run folder.
     :param test: also rank the test split at the end (a search's trials select on validation only).
     :param on_validation: ``callback(epoch, value)`` told the headline validation metric after each
         validation; raising :class:`~kgtool.training.StopTraining` ends training there (see the Trainer).
+    :param on_epoch_end: ``callback(record)`` told each epoch's log.jsonl record: ``epoch``, ``loss``,
+        ``seconds``, ``examples_per_second``, ``lr`` and, after a validation, ``valid`` (its metrics).
+    :param on_fit_end: ``callback(run)`` told the finished :class:`Run`, after metrics.json is written.
     """
     if resume:
         if output is None:
             raise ConfigError("resume needs the run folder to continue (output=..., --output)")
         config = resumed_config(RunFolder(output), config)
     else:
-        config = absolute_data_paths(as_config(config))
+        config = as_config(config)
+        if isinstance(dataset, (str, Path)):  # saved as the run's dataset, so that load() finds it again
+            config = replace(config, data=replace(config.data, dataset=str(dataset)))
+            dataset = None
+        config = absolute_data_paths(config)
     with distributed.process_group(resolve_device(config.training.device)) as device:
-        return _fit(config, output, resume, dataset, device, test, on_validation)
+        return _fit(config, output, resume, dataset, device, test, on_validation, on_epoch_end, on_fit_end)
 
 
 def _fit(config: Config, output, resume: bool, dataset, device: torch.device, test: bool = True,
-         on_validation=None) -> Run:
+         on_validation=None, on_epoch_end=None, on_fit_end=None) -> Run:
     folder = RunFolder(distributed.from_main(output if output is not None else default_output(config)))
     main = distributed.is_main()
     existed = folder.path.exists()
     with folder.writer_lock() if main else nullcontext():
         try:
-            return _fit_in(folder, config, resume, dataset, device, test, on_validation)
+            return _fit_in(folder, config, resume, dataset, device, test, on_validation, on_epoch_end, on_fit_end)
         except BaseException:
             if main and not existed and not folder.has_checkpoint() and not folder.log_path.is_file():
                 folder.remove()  # failed before its first epoch: leave no half-made folder behind
@@ -239,7 +286,7 @@ def _fit(config: Config, output, resume: bool, dataset, device: torch.device, te
 
 
 def _fit_in(folder: RunFolder, config: Config, resume: bool, dataset, device: torch.device, test: bool,
-            on_validation) -> Run:
+            on_validation, on_epoch_end, on_fit_end) -> Run:
     """:func:`fit` in a run folder this process has locked."""
     given_in_memory = dataset is not None
     if resume:
@@ -266,7 +313,7 @@ def _fit_in(folder: RunFolder, config: Config, resume: bool, dataset, device: to
         if not resume:
             record_dataset(folder, config, task.dataset, given_in_memory)
         provenance.start_entry(folder, device, resume)
-    trainer = Trainer(task, config, folder, device, on_validation)
+    trainer = Trainer(task, config, folder, device, on_validation, on_epoch_end)
     if resume:
         trainer.restore(folder.load_checkpoint())  # on the CPU: restore moves what the device needs
     trainer.train()
@@ -280,8 +327,12 @@ def _fit_in(folder: RunFolder, config: Config, resume: bool, dataset, device: to
     if main:
         folder.save_metrics(metrics)
         provenance.end_entry(folder)
+        trainer.tracking.log_final(trainer.epoch, metrics)
     task.model.eval()  # ready for inference: dropout off, scores deterministic
-    return Run(config, task, folder, metrics)
+    run = Run(config, task, folder, metrics)
+    if on_fit_end is not None:
+        on_fit_end(run)
+    return run
 
 
 def refuse_reuse(folder: RunFolder) -> None:

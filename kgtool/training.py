@@ -40,8 +40,8 @@ from tqdm.auto import tqdm
 from kgtool import distributed
 from kgtool.config import DEFAULT_BATCH_SIZE, Config
 from kgtool.errors import CheckpointError, TrainingError
-from kgtool.optional import import_optional
 from kgtool.run_folder import RunFolder
+from kgtool.tracking import Tracking
 
 log = logging.getLogger("kgtool")
 CHECKPOINT_FORMAT = 1
@@ -103,13 +103,16 @@ class Trainer:
 
     An optional ``on_validation(epoch, value)`` callback hears the headline validation metric after
     each validation; raising :class:`StopTraining` there ends training as early stopping does (the
-    best model is kept and checkpointed). Hyperparameter search prunes trials this way.
+    best model is kept and checkpointed). Hyperparameter search prunes trials this way. An optional
+    ``on_epoch_end(record)`` hears each epoch's log.jsonl record (on rank 0). The trackers of
+    ``training.trackers`` (:mod:`kgtool.tracking`) hear the same records.
     """
 
     def __init__(self, task, config: Config, folder: RunFolder | None = None, device: torch.device | None = None,
-                 on_validation=None):
+                 on_validation=None, on_epoch_end=None):
         self.task = task
         self.on_validation = on_validation
+        self.on_epoch_end = on_epoch_end
         self.config = config
         self.training = config.training
         self.folder = folder
@@ -130,9 +133,7 @@ class Trainer:
         self.stale_validations = 0
         self.finished = False
         self.seconds = 0.0  # wall time of the last epoch's training batches
-        self.scalars = None  # TensorBoard writer, opened at the first epoch's end
-        if self.training.tensorboard:  # fail before training, not after the first epoch
-            import_optional("torch.utils.tensorboard", "training.tensorboard", "kgtool[tensorboard]")
+        self.tracking = Tracking(config, folder)
 
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:
@@ -196,10 +197,14 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------
     def train(self) -> None:
-        with deferred_interrupts() as stop_requested:
-            while self.epoch < self.training.epochs and not self.finished:
-                self._train_epoch(stop_requested)
-                self._end_epoch()
+        try:
+            with deferred_interrupts() as stop_requested:
+                while self.epoch < self.training.epochs and not self.finished:
+                    self._train_epoch(stop_requested)
+                    self._end_epoch()
+        except BaseException:
+            self.tracking.close(failed=True)
+            raise
         self._finish()
 
     def _train_epoch(self, stop_requested) -> None:
@@ -282,25 +287,12 @@ class Trainer:
             self._tell_validation(record)
         if distributed.is_main():
             self.folder.append_log(record)
-            self._write_scalars(record)
+            self.tracking.log_epoch(record)
+            if self.on_epoch_end is not None:
+                self.on_epoch_end(record)
             log.info(_describe_epoch(record, self.task.headline_metric))
         if self.epoch % self.training.checkpoint_every == 0:
             self.save()
-
-    def _write_scalars(self, record: dict) -> None:
-        """The epoch's loss, learning rate and validation metrics as TensorBoard scalars. The
-        writer opens at the first epoch this process logs and drops any events from that epoch
-        on, which a killed run had logged before its checkpoint (as the log is cut back)."""
-        if not self.training.tensorboard:
-            return
-        if self.scalars is None:
-            tensorboard = import_optional("torch.utils.tensorboard", "training.tensorboard", "kgtool[tensorboard]")
-            self.scalars = tensorboard.SummaryWriter(str(self.folder.path / "tensorboard"), purge_step=record["epoch"])
-        for name in ("loss", "lr", "examples_per_second"):
-            self.scalars.add_scalar(f"train/{name}", record[name], record["epoch"])
-        for name, value in record.get("valid", {}).items():
-            self.scalars.add_scalar(f"valid/{name}", value, record["epoch"])
-        self.scalars.flush()
 
     def _validate(self) -> dict:
         """The validation metrics' headline numbers, for the log; keeps the best model's all."""
@@ -335,8 +327,6 @@ class Trainer:
             self.best["model"] = None  # the model holds it now; the final checkpoint needs no second copy
         self.finished = True
         self.save()
-        if self.scalars is not None:
-            self.scalars.close()
 
     def _last_checkpoint_note(self) -> str:
         if self.folder is not None and self.folder.has_checkpoint():

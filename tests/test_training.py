@@ -257,7 +257,7 @@ def test_tensorboard_scalars_follow_the_log_also_after_a_resume(tmp_path):
 
 def test_tensorboard_without_its_extra_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # imports of it now fail
-    with pytest.raises(ConfigError, match=r"training.tensorboard needs .*kgtool\[tensorboard\]"):
+    with pytest.raises(ConfigError, match=r"training.trackers: tensorboard needs .*kgtool\[tensorboard\]"):
         kgtool.fit(small_config(training={"epochs": 1, "tensorboard": True}), output=tmp_path / "run")
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 

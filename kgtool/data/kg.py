@@ -49,6 +49,9 @@ class KGDataset:
     splits: dict[str, torch.Tensor]
     entity_text: dict[str, str] = field(default_factory=dict)  # optional human-readable labels
     ogb_protocol: OGBProtocol | None = None
+    # optional type of each entity in id order (a PyG HeteroData's node type); entities of a
+    # type are contiguous, in the order of the types' first entities
+    entity_types: list[str] | None = None
 
     @property
     def num_entities(self) -> int:

@@ -93,9 +93,28 @@ def load_folder(folder: str | Path, name: str | None = None) -> KGDataset:
 
 
 def load_triples_factories(name: str, train, valid, test) -> KGDataset:
-    """A dataset from three pykeen ``TriplesFactory`` objects (their labeled triples)."""
+    """A dataset from three pykeen ``TriplesFactory`` objects.
+
+    Factories that share their label-to-id maps (a pykeen dataset's, or ``factory.split()``'s)
+    keep pykeen's ids and labels as they are; others are joined through their labeled triples.
+    """
     factories = {"train": train, "valid": valid, "test": test}
+    if all(f.entity_to_id == train.entity_to_id and f.relation_to_id == train.relation_to_id for f in (valid, test)):
+        for split, factory in factories.items():
+            if not factory.num_triples:
+                raise DataError(f"{name}: split '{split}' has no triples")
+        return KGDataset(name=name, entities=labels_by_id(train.entity_to_id),
+                         relations=labels_by_id(train.relation_to_id),
+                         splits={s: f.mapped_triples.long().clone() for s, f in factories.items()})
     return KGDataset.from_labeled(name, {s: [tuple(t) for t in f.triples.tolist()] for s, f in factories.items()})
+
+
+def labels_by_id(label_to_id: dict[str, int]) -> list[str]:
+    """``{label: id}`` with ids ``0..n-1`` -> the labels in id order."""
+    labels = sorted(label_to_id, key=label_to_id.__getitem__)
+    if [label_to_id[label] for label in labels] != list(range(len(labels))):
+        raise DataError(f"label ids must be 0..{len(labels) - 1} without gaps")
+    return labels
 
 
 def load_networkx(graph, relation_attr: str = "relation", split_attr: str = "split",
@@ -125,10 +144,14 @@ def load_networkx(graph, relation_attr: str = "relation", split_attr: str = "spl
             raise DataError(f"{name}: edge '{split_attr}' values must be train/valid/test, found {unknown}")
         labeled = {s: [t for t, sp in zip(triples, split_of) if sp == s] for s in SPLITS}
     else:
-        order = list(range(len(triples)))
-        random.Random(seed).shuffle(order)
-        cut1 = int(fractions[0] * len(order))
-        cut2 = cut1 + int(fractions[1] * len(order))
-        parts = {"train": order[:cut1], "valid": order[cut1:cut2], "test": order[cut2:]}
-        labeled = {s: [triples[i] for i in idx] for s, idx in parts.items()}
+        labeled = {s: [triples[i] for i in idx] for s, idx in random_split(len(triples), fractions, seed).items()}
     return KGDataset.from_labeled(name, labeled)
+
+
+def random_split(n: int, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0) -> dict[str, list[int]]:
+    """``{split: positions}``: ``range(n)`` shuffled with ``seed`` and cut by ``fractions``."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    cut1 = int(fractions[0] * n)
+    cut2 = cut1 + int(fractions[1] * n)
+    return {"train": order[:cut1], "valid": order[cut1:cut2], "test": order[cut2:]}
