@@ -64,7 +64,8 @@ class GNNConfig:
     fanout: str = "10,10"  # neighbor sampler: neighbours per node at each hop, -1 for all
     walk_length: int = 2  # saint: random-walk steps from each root (roots: the batch's train nodes)
     saint_subgraphs: int = 50  # saint: subgraphs pre-sampled to estimate the normalisation
-    decoder: str = "dot"  # link task: dot | mlp
+    # link task: the KGE interaction scoring node pairs: dot (DistMult with one relation) | complex | transe | rotate
+    decoder: str = "dot"
     link_negatives: int = 1  # link task: random negative edges per positive edge
     undirected: Optional[bool] = None  # link task: edges are undirected; None: true when every edge has its reverse
     val_ratio: float = 0.05  # link task: share of edges held out for validation
@@ -254,7 +255,7 @@ class Config:
         _choice("gnn.sampler", g.sampler, ("full", "neighbor", "saint"))
         _choice("gnn.norm", g.norm, ("none", "batch", "layer"))
         _choice("gnn.jk", g.jk, ("none", "last", "cat", "max"))
-        _choice("gnn.decoder", g.decoder, ("dot", "mlp"))
+        _choice("gnn.decoder", g.decoder, ("dot", "distmult", "complex", "transe", "rotate"))
 
     def _validate_ranges(self) -> None:
         m, t, g = self.model, self.training, self.gnn

@@ -8,9 +8,10 @@ Rows are the representations the model scores with, one per id in id order:
   ``cos θ + i sin θ``, not the stored phases). Complex models (ComplEx, RotatE) give the ``dim``
   real parts, then the ``dim`` imaginary parts. Reciprocal runs add a row per inverse relation,
   labeled ``"<relation> (inverse)"``, after the relations.
-- GNN runs: node representations from the full-graph forward pass of evaluation, labeled by node
-  index: the input of the last layer for node classification (the last hidden layer), the
-  encoder's output for link prediction.
+  GNN link prediction runs are KGE runs whose entity rows are the GNN's node outputs (labeled by
+  node index) and whose one relation row is the interaction's.
+- GNN node classification runs: node representations from the full-graph forward pass of
+  evaluation, labeled by node index: the input of the last layer (the last hidden layer).
 """
 
 from __future__ import annotations
@@ -55,17 +56,13 @@ def relation_embeddings(run) -> tuple[Tensor, list[str]] | None:
 
 
 def gnn_node_representations(task) -> Tensor:
-    """``(num_nodes, width)``: what enters the last GNN layer (node classification) or leaves it
-    (link prediction), captured during ``task.evaluate("test")``, the exact full-graph pass."""
+    """``(num_nodes, width)``: what enters the last GNN layer of node classification, captured
+    during ``task.evaluate("test")``, the exact full-graph pass."""
     from kgtool.gnn.models import GNNStack
-    from kgtool.gnn.task import NodeClassificationTask
 
     stack = next(m for m in task.model.modules() if isinstance(m, GNNStack))
     captured = []
-    if isinstance(task, NodeClassificationTask):
-        hook = stack.convs[-1].register_forward_pre_hook(lambda module, args: captured.append(args[0]))
-    else:
-        hook = stack.register_forward_hook(lambda module, args, output: captured.append(output))
+    hook = stack.convs[-1].register_forward_pre_hook(lambda module, args: captured.append(args[0]))
     try:
         task.evaluate("test")
     finally:

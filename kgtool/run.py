@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from contextlib import nullcontext
@@ -119,9 +118,12 @@ class Run:
         return Predictor(self.model, self.dataset)
 
     def _require_kge(self) -> None:
-        if self.config.model.name in GNN_MODELS:
-            raise KGToolError(f"predictions, triple files and pattern metrics need a KGE run; this run's model is "
-                              f"{self.config.model.name}, a GNN")
+        from kgtool.kge.task import KGETask
+
+        if not isinstance(self.task, KGETask):
+            raise KGToolError(f"predictions, triple files and pattern metrics need a link-prediction run (a KGE "
+                              f"model, or a GNN with gnn.task=link); this run classifies nodes with "
+                              f"{self.config.model.name}")
 
     def _predict_one(self, query: Query, top: int, filter_known: bool, as_frame: bool):
         return self.predictions_frame([query], top, filter_known) if as_frame else self.predict([query], top, filter_known)[0]
@@ -143,11 +145,12 @@ class Run:
     def to_pyg(self):
         """The run's graph as PyG with the learned rows: a KGE run gives a ``HeteroData`` when its
         dataset came from one (else a ``Data``) with the entity rows as ``x`` and relation rows as
-        ``relation_x`` (:func:`~kgtool.data.convert.as_pyg`); a GNN run gives a copy of its ``Data``
+        ``relation_x`` (:func:`~kgtool.data.convert.as_pyg`); a GNN run gives a copy of its graph
         with the node representations as ``x``."""
         rows, _ = self.entity_embeddings()
+        graph = getattr(self.task, "graph", None)  # a GNN link run's
         if self.config.model.name in GNN_MODELS:
-            data = self.dataset.clone()
+            data = (graph if graph is not None else self.dataset).clone()
             data.x = rows
             return data
         relations = self.relation_embeddings()
@@ -311,7 +314,7 @@ def _fit_in(folder: RunFolder, config: Config, resume: bool, dataset, device: to
         log.info(task.describe())
         folder.save_config(config)
         if not resume:
-            record_dataset(folder, config, task.dataset, given_in_memory)
+            record_dataset(folder, config, getattr(task, "graph", task.dataset), given_in_memory)  # as loaded
         provenance.start_entry(folder, device, resume)
     trainer = Trainer(task, config, folder, device, on_validation, on_epoch_end)
     if resume:
@@ -370,7 +373,7 @@ def load(run_dir: str | Path, dataset=None, data_dir: str | Path | None = None) 
     if hasattr(task, "extra_state") and extra and task.extra_state() != extra:
         raise CheckpointError(f"{folder.path}: the dataset's vocabulary differs from the one saved with the checkpoint")
     try:
-        task.model.load_state_dict(state["model"])
+        task.model.load_state_dict(getattr(task, "upgrade_state_dict", lambda model: model)(state["model"]))
     except (KeyError, RuntimeError) as error:
         raise CheckpointError(f"{folder.checkpoint_path} does not fit its config: {str(error).splitlines()[0]}") from None
     task.model.to(resolve_device(config.training.device))

@@ -105,20 +105,3 @@ def test_gnn_node_classification_exports_the_last_hidden_layer(tmp_path):
     assert run.relation_embeddings() is None
     files = run.export(tmp_path / "out", "npy")
     assert [f.name for f in files] == ["entities.tsv", "entity_embeddings.npy"]
-
-
-def test_gnn_link_prediction_exports_the_encoder_output(tmp_path):
-    folder = tmp_path / "graph"
-    folder.mkdir()
-    (folder / "nodes.csv").write_text("id,label,f0\n" + "".join(f"n{i},{i % 2},{i / 10}\n" for i in range(20)))
-    (folder / "edges.csv").write_text("source,target\n" + "".join(f"n{i},n{(i + k) % 20}\n" for i in range(20) for k in (1, 5)))
-    config = small_config(model={"name": "sage"}, data={"dataset": str(folder)}, gnn={"task": "link", "hidden_dim": 4},
-                          training={"epochs": 1, "batch_size": 64})
-    run = kgtool.fit(config, output=tmp_path / "run")
-    rows, labels = run.entity_embeddings()
-    encoder = run.model["encoder"]
-    encoder.eval()
-    with torch.no_grad():
-        expected = encoder(run.dataset.x, run.task.splits["test"].edge_index)
-    assert rows.shape == (20, 4) and len(labels) == 20
-    torch.testing.assert_close(rows, expected)

@@ -1,18 +1,19 @@
-"""GNN tasks the shared training loop drives: node classification and link prediction.
+"""GNN tasks the shared training loop drives: node classification, and the door to link prediction.
 
 ``GNNTask.from_config(config)`` loads ``config.data.dataset`` and returns the task
-``config.gnn.task`` names. Training examples are training nodes (node task) or training edges
-(link task); ``loss`` gets a batch of their indices and, for ``gnn.sampler``:
+``config.gnn.task`` names: :class:`NodeClassificationTask`, or for ``link`` a KGE task whose
+entity representation is the GNN (:mod:`kgtool.gnn.link`). Node classification's training
+examples are training nodes; ``loss`` gets a batch of their indices and, for ``gnn.sampler``:
 
 - ``full``: one forward pass over the whole graph, the loss on the batch's examples;
 - ``neighbor``: the batch's seed nodes with their sampled neighbourhoods; loss on the seeds;
 - ``saint``: the subgraph random walks from the batch's seed nodes induce; loss on all its
-  training nodes with GraphSAINT's normalisation (node task only). GCN aggregates with the
-  full graph's coefficients times GraphSAINT's edge weights, the paper's unbiased estimator;
-  GAT's attention and SAGE's mean renormalise over the sampled neighbours instead.
+  training nodes with GraphSAINT's normalisation. GCN aggregates with the full graph's
+  coefficients times GraphSAINT's edge weights, the paper's unbiased estimator; GAT's attention
+  and SAGE's mean renormalise over the sampled neighbours instead.
 
 Evaluation is exact: a full-graph forward pass, then accuracy (ogb's ``Evaluator`` for ogbn-*
-sets) or filtered MRR/Hits of each held-out edge against all nodes.
+sets).
 
 With ``encoders`` configured, a node's input ``x`` is its dataset features followed by its
 :class:`~kgtool.encoders.MultimodalEmbedding` (text, images, a structural embedding; nodes are
@@ -26,21 +27,20 @@ import dataclasses
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
-from torch_geometric.utils import is_undirected
 
 from kgtool.config import DEFAULT_BATCH_SIZE, Config
 from kgtool.encoders.from_files import multimodal_from_files
-from kgtool.errors import ConfigError, DataError
+from kgtool.errors import ConfigError
 from kgtool.evaluation.mode import evaluation_mode
-from kgtool.gnn.heads import LINK_DECODERS, NodeClassifier
+from kgtool.gnn.heads import NodeClassifier
 from kgtool.gnn.models import GNNStack
 from kgtool.sampling import RandomWalkSampler, make_node_loader, parse_fanout
 from kgtool.sampling.saint import gcn_coefficients, unbiased_gcn_edges, with_self_loops
 
 
 class GNNTask:
-    """Shared parts; :meth:`from_config` returns a :class:`NodeClassificationTask` or
-    :class:`LinkPredictionTask`."""
+    """Shared parts; :meth:`from_config` returns a :class:`NodeClassificationTask` or a
+    :class:`~kgtool.gnn.link.GNNLinkTask`."""
 
     model: nn.Module
     headline_metric: str
@@ -57,10 +57,13 @@ class GNNTask:
         """The task of ``config.gnn.task`` on ``data`` (default: ``config.data.dataset``)."""
         from kgtool.data.graphs import load_graph
 
-        tasks = {"node": NodeClassificationTask, "link": LinkPredictionTask}
+        from kgtool.gnn.link import GNNLinkTask  # a KGE task: imports the KGE side
+
         if data is None:
             data = load_graph(config.data.dataset, config.data.data_dir)
-        return tasks[config.gnn.task](config, data, config.data.dataset)
+        if config.gnn.task == "link":
+            return GNNLinkTask(config, data, config.data.dataset)
+        return NodeClassificationTask(config, data, config.data.dataset)
 
     @property
     def full_batch(self) -> bool:
@@ -182,100 +185,3 @@ def node_accuracy(predicted: Tensor, labels: Tensor, dataset_name: str = "") -> 
 
         return float(Evaluator(dataset_name.lower()).eval({"y_true": labels[:, None], "y_pred": predicted[:, None]})["acc"])
     return (predicted == labels).float().mean().item()
-
-
-class LinkPredictionTask(GNNTask):
-    """Predict held-out edges from node embeddings and a decoder.
-
-    Edges are split by ``gnn.val_ratio`` and ``gnn.test_ratio`` (PyG's ``RandomLinkSplit``,
-    seeded by the caller's global seed); messages pass over training edges only (plus
-    validation edges when testing). An undirected graph (``gnn.undirected``; by default: every
-    edge has its reverse) splits each pair of directions together; a directed one keeps every
-    edge, in its direction, and ranks only that direction's answers as known.
-    """
-
-    headline_metric = "mrr"
-
-    def __init__(self, config: Config, data: Data, name: str):
-        from torch_geometric.transforms import RandomLinkSplit
-
-        super().__init__(config, data, name)
-        g = config.gnn
-        self.undirected = g.undirected if g.undirected is not None else is_undirected(data.edge_index,
-                                                                                       num_nodes=data.num_nodes)
-        split = RandomLinkSplit(num_val=g.val_ratio, num_test=g.test_ratio, is_undirected=self.undirected,
-                                split_labels=True, add_negative_train_samples=False)
-        self.splits = dict(zip(("train", "valid", "test"), split(data)))
-        for name, key in (("valid", "gnn.val_ratio"), ("test", "gnn.test_ratio")):
-            if self.splits[name].pos_edge_label_index.size(1) == 0:
-                raise DataError(f"{key}={getattr(g, key.split('.')[1])} of {self.name}'s {data.num_edges} edges "
-                                f"leaves no {name} edge; raise {key}")
-        decoder = LINK_DECODERS[g.decoder]
-        self.model = self.with_node_encoder(nn.ModuleDict({
-            "encoder": self.encoder(g.hidden_dim),
-            "decoder": decoder(g.hidden_dim, g.hidden_dim) if g.decoder == "mlp" else decoder()}))
-        self.train_edges = self.splits["train"].pos_edge_label_index  # (2, m)
-        if g.sampler == "neighbor":
-            self.loader = self.neighbor_loader(self.splits["train"], torch.arange(data.num_nodes))
-
-    def num_examples(self) -> int:
-        return self.train_edges.size(1)
-
-    def loss(self, example_ids: Tensor, generator: torch.Generator) -> Tensor:
-        """Binary cross-entropy of training edges ``example_ids`` ``(b,)`` against
-        ``gnn.link_negatives`` random node pairs per edge; a scalar."""
-        n, k = self.dataset.num_nodes, self.config.gnn.link_negatives
-        positives = self.train_edges[:, example_ids]
-        negatives = torch.randint(n, (2, k * positives.size(1)), generator=generator)
-        pairs = torch.cat([positives, negatives], dim=1)
-        labels = torch.cat([torch.ones(positives.size(1)), torch.zeros(negatives.size(1))])
-        device = self._device()
-        if self.config.gnn.sampler == "neighbor":
-            self.loader.node_sampler.generator = generator
-            nodes, local = torch.unique(pairs, return_inverse=True)
-            batch = self.loader(nodes)
-            z = self.model["encoder"](self.node_features(batch.n_id), batch.edge_index.to(device))[:batch.batch_size]
-            pairs = local
-        else:
-            train = self.splits["train"]
-            z = self.model["encoder"](self.node_features(), train.edge_index.to(device))
-        pairs = pairs.to(device)
-        scores = self.model["decoder"](z[pairs[0]], z[pairs[1]])
-        return nn.functional.binary_cross_entropy_with_logits(scores, labels.to(device))
-
-    def evaluate(self, split: str) -> dict[str, float]:
-        """Filtered MRR/Hits of each held-out edge ``(u, v)``, ranking ``v`` against all nodes."""
-        from kgtool.evaluation.ranking import evaluate_link_prediction
-
-        graph = self.splits[split]
-        device = self._device()
-        with evaluation_mode(self.model):
-            z = self.model["encoder"](self.node_features(), graph.edge_index.to(device))
-        known = torch.cat([s.pos_edge_label_index for s in self.splits.values()], dim=1)
-        if self.undirected:  # every known edge is a true answer in both directions
-            known = torch.cat([known, known.flip(0)], dim=1)
-        as_triples = lambda edges: torch.stack([edges[0], torch.zeros_like(edges[0]), edges[1]], dim=1)
-        known_triples = as_triples(known)
-        budget = self.config.evaluation.memory_budget_mb * 2**20
-        width = z.size(1) if self.config.gnn.decoder == "mlp" else 1  # the MLP broadcasts (b, n, dim)
-        batch_size = max(1, budget // (3 * 4 * self.dataset.num_nodes * width))
-        metrics = evaluate_link_prediction(PairScorer(self.model, z), as_triples(graph.pos_edge_label_index),
-                                           known_triples, batch_size=batch_size)
-        return {key: metrics[key] for key in ("mrr", "hits@1", "hits@3", "hits@10")}
-
-
-class PairScorer(nn.Module):
-    """Fixed node embeddings ``z`` ``(n, dim)`` and a decoder, offering the KGE scoring verbs
-    (one relation) that kgtool's filtered ranking uses."""
-
-    def __init__(self, model: nn.ModuleDict, z: Tensor):
-        super().__init__()
-        self.model, self.z, self.num_entities = model, z, z.size(0)
-
-    def score_tails(self, heads: Tensor, relations: Tensor) -> Tensor:
-        """:return: shape: (b, n)"""
-        return self.model["decoder"](self.z[heads][:, None], self.z[None])
-
-    def score_heads(self, relations: Tensor, tails: Tensor) -> Tensor:
-        """:return: shape: (b, n)"""
-        return self.model["decoder"](self.z[None], self.z[tails][:, None])

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from functools import cached_property, partial
+from typing import Callable
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from kgtool.config import Config
+from kgtool.config import Config, ModelConfig
 from kgtool.data.kg import KGDataset
 from kgtool.data.patterns import relation_categories
 from kgtool.encoders.from_files import multimodal_from_files
@@ -29,18 +30,17 @@ from kgtool.relational.encoder import relational_encoder
 class KGETask:
     headline_metric = "mrr"
 
-    def __init__(self, config: Config, dataset: KGDataset):
+    def __init__(self, config: Config, dataset: KGDataset, model_config: ModelConfig | None = None,
+                 entity_encoder: Callable[[int], nn.Module] | None = None):
+        """:param model_config: the interaction's options (default ``config.model``)
+        :param entity_encoder: the entity representation's factory, width -> module (default: as
+            ``config`` says: a table, the text/image encoders, a relational GNN over them)"""
         self.config = config
         self.dataset = dataset
         self.training = config.training
-        # with encoders, entities are represented from their text/images, at the width the model asks for
-        entity_encoder = (partial(multimodal_from_files, dataset.entities, **dataclasses.asdict(config.encoders))
-                          if config.encoders.enabled else None)
-        if config.relational.encoder != "none":  # message passing over the training triples, fed by the above
-            entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
-                                                dataset.num_relations, entity_encoder,
-                                                config.evaluation.memory_budget_mb, dataset.support)
-        self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
+        if entity_encoder is None:
+            entity_encoder = entity_representation(config, dataset)
+        self.model = KGEModel(model_config or config.model, dataset.num_entities, dataset.num_relations,
                               reciprocal=self.training.reciprocal, sparse=self.training.sparse,
                               compile=self.training.compile, entity_encoder=entity_encoder,
                               fused_negatives=self.training.fused_negatives is not False)
@@ -110,3 +110,16 @@ class KGETask:
     def extra_state(self) -> dict:
         """Vocabularies, saved in the checkpoint so predictions can name entities."""
         return {"entities": self.dataset.entities, "relations": self.dataset.relations}
+
+
+def entity_representation(config: Config, dataset: KGDataset) -> Callable[[int], nn.Module] | None:
+    """The entity representation ``config`` asks for, as a factory (width -> module), or None for
+    a table: the text/image encoders, and a relational GNN (R-GCN, CompGCN) over them or a table."""
+    # with encoders, entities are represented from their text/images, at the width the model asks for
+    entity_encoder = (partial(multimodal_from_files, dataset.entities, **dataclasses.asdict(config.encoders))
+                      if config.encoders.enabled else None)
+    if config.relational.encoder != "none":  # message passing over the training triples, fed by the above
+        entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
+                                            dataset.num_relations, entity_encoder,
+                                            config.evaluation.memory_budget_mb, dataset.support)
+    return entity_encoder

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from kgtool.gnn import DotProductDecoder, GNNStack, MLPDecoder, RelationDecoder
+from kgtool.gnn import GNNStack
 from kgtool.sampling import RandomWalkSampler, make_node_loader
 
 
@@ -68,26 +68,3 @@ def test_reset_parameters_and_unknown_kinds():
     assert not torch.equal(before, model.convs[0].lin.weight)
     with pytest.raises(ValueError, match="unknown GNN kind 'gin'"):
         GNNStack("gin", 6, 8, 3)
-
-
-def test_decoders_broadcast_pairs_and_all_vs_all():
-    z = torch.randn(5, 4)
-    dot = DotProductDecoder()
-    assert torch.allclose(dot(z[:, None], z[None]), z @ z.t())
-    mlp = MLPDecoder(4, 8)
-    assert mlp(z[:2, None], z[None]).shape == (2, 5)
-    assert torch.allclose(mlp(z[:2, None], z[None])[1, 3], mlp(z[1], z[3]))
-
-
-
-def test_relation_decoder_scores_as_pykeens_interactions():
-    """A KGE score function with one learned relation, against pykeen's own interaction modules."""
-    from pykeen.nn.modules import DistMultInteraction, TransEInteraction
-
-    from kgtool.kge.interactions import distmult_interaction, transe_interaction
-
-    h, t = torch.randn(5, 1, 4), torch.randn(1, 7, 4)
-    distmult = RelationDecoder(distmult_interaction, (4,))
-    torch.testing.assert_close(distmult(h, t), DistMultInteraction()(h, distmult.relation.detach(), t))
-    transe = RelationDecoder(lambda h, r, t: transe_interaction(h, r, t, 2, 0.0), (4,))
-    torch.testing.assert_close(transe(h, t), TransEInteraction(p=2)(h, transe.relation.detach(), t))

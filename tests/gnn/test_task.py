@@ -60,61 +60,6 @@ def test_sampled_loss_is_reproducible_with_the_generator():
     assert losses[0] == losses[1]
 
 
-def brute_force_mrr(scores: torch.Tensor, edges: torch.Tensor, known: set) -> float:
-    """Filtered realistic MRR of ``edges`` ``(2, m)`` against all nodes, both ends, from a full
-    ``(n, n)`` score matrix, one edge and one candidate at a time."""
-    reciprocal_ranks = []
-    for u, v in edges.t().tolist():
-        for anchor, answer, is_tail in ((u, v, True), (v, u, False)):
-            row = scores[anchor] if is_tail else scores[:, anchor]
-            true = row[answer].item()
-            others = [row[c].item() for c in range(len(row))
-                      if c != answer and ((anchor, c) if is_tail else (c, anchor)) not in known]
-            better, ties = sum(x > true for x in others), sum(x == true for x in others)
-            reciprocal_ranks.append(1 / (better + 1 + ties / 2))
-    return sum(reciprocal_ranks) / len(reciprocal_ranks)
-
-
-@pytest.mark.parametrize("decoder,sampler", [("dot", "full"), ("mlp", "neighbor")])
-def test_link_ranking_matches_brute_force_and_leaves_the_model_training(decoder, sampler):
-    config = Config.from_dict({"model": {"name": "gcn"}, "gnn": {"task": "link", "decoder": decoder,
-                                                                 "sampler": sampler, "hidden_dim": 8},
-                               "training": {"batch_size": 256}})
-    torch.manual_seed(0)
-    task = GNNTask.from_config(config, community_graph())
-    assert task.headline_metric == "mrr" and task.undirected
-    train(task, config, epochs=5)
-    task.model.train()
-    metrics = task.evaluate("valid")
-    assert task.model.training  # evaluation gives the model back as it found it
-    graph = task.splits["valid"]
-    with torch.no_grad():
-        task.model.eval()
-        z = task.model["encoder"](task.node_features(), graph.edge_index)
-        scores = task.model["decoder"](z[:, None], z[None])  # (n, n)
-    known = {tuple(e) for s in task.splits.values() for e in s.pos_edge_label_index.t().tolist()}
-    known |= {(v, u) for u, v in known}
-    assert metrics["mrr"] == pytest.approx(brute_force_mrr(scores, graph.pos_edge_label_index, known), abs=1e-6)
-
-
-def test_directed_graphs_keep_every_edge_in_its_direction():
-    """996 one-way edges: all of them are positives of some split, none reversed; split ratios
-    are options."""
-    g = torch.Generator().manual_seed(0)
-    pairs = torch.unique(torch.randint(120, (2, 2400), generator=g), dim=1)
-    pairs = pairs[:, pairs[0] < pairs[1]][:, :996]  # no edge has its reverse
-    data = community_graph()
-    data.edge_index = pairs
-    config = Config.from_dict({"model": {"name": "gcn"}, "gnn": {"task": "link", "val_ratio": 0.1, "test_ratio": 0.2}})
-    task = GNNTask.from_config(config, data)
-    assert not task.undirected
-    positives = {name: s.pos_edge_label_index for name, s in task.splits.items()}
-    assert sum(p.size(1) for p in positives.values()) == 996
-    assert (positives["valid"].size(1), positives["test"].size(1)) == (int(0.1 * 996), int(0.2 * 996))
-    assert {tuple(e) for p in positives.values() for e in p.t().tolist()} == {tuple(e) for e in pairs.t().tolist()}
-    assert (task.splits["train"].edge_index[0] < task.splits["train"].edge_index[1]).all()  # messages keep direction
-
-
 def test_bad_gnn_options_are_config_errors():
     with pytest.raises(ConfigError, match="gnn.sampler"):
         Config.from_dict({"model": {"name": "gcn"}, "gnn": {"sampler": "cluster"}})
