@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from kgtool import distributed
 from kgtool.config import DEFAULT_BATCH_SIZE, Config
-from kgtool.errors import CheckpointError, TrainingError
+from kgtool.errors import CheckpointError, ConfigError, TrainingError
 from kgtool.run_folder import RunFolder
 from kgtool.tracking import Tracking
 
@@ -52,9 +52,19 @@ class StopTraining(Exception):
 
 
 def resolve_device(name: str) -> torch.device:
+    """``training.device`` as a torch device; one this machine lacks is a ConfigError naming those it has."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    available = available_devices()
+    if name not in available and not (name == "cuda" and "cuda:0" in available):
+        raise ConfigError(f"training.device={name} is not available here (available: {', '.join(available)})")
     return torch.device(name)
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can compute on: ``cpu``, ``cuda:N`` per GPU, ``mps``."""
+    cuda = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return ["cpu", *cuda, *(["mps"] if torch.backends.mps.is_available() else [])]
 
 
 def build_optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:

@@ -279,3 +279,13 @@ def test_public_step_updates_the_model_once_and_refuses_a_non_finite_loss(monkey
     with pytest.raises(TrainingError, match="loss became inf"):
         trainer.step(torch.arange(32))
     assert torch.equal(after, task.model.entity_embeddings.weight)
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:3", "mps"])
+def test_a_device_this_machine_lacks_is_a_config_error_before_any_folder(tmp_path, monkeypatch, device):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # also on a machine with a GPU
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    config = small_config(training={"device": device})
+    with pytest.raises(ConfigError, match=rf"training.device={device} is not available here \(available: cpu\)"):
+        kgtool.fit(config, output=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

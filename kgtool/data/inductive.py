@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from kgtool.config import check_seed
 from kgtool.data.kg import SUPPORT, KGDataset
 from kgtool.data.readers import load_folder
 from kgtool.errors import DataError
@@ -29,6 +30,7 @@ def held_out_groups(num_entities: int, fraction: float, seed: int) -> torch.Tens
     ``fraction`` of the entities, chosen with ``seed``, are held out, half for valid, half for test."""
     if not 0 < fraction < 1:
         raise DataError(f"the held-out fraction must be in (0, 1), got {fraction}")
+    check_seed("seed", seed)
     count = round(fraction * num_entities)
     if count < 2:
         raise DataError(f"fraction={fraction} of {num_entities} entities holds out {count}; valid and test need "

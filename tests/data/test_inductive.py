@@ -120,3 +120,11 @@ def test_a_failed_write_leaves_no_partial_split(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="other: it exists and holds other files"):
         saved_inductive_split(dataset, tmp_path / "other", fraction=0.2)
     assert [p.name for p in (tmp_path / "other").iterdir()] == ["notes.txt"]
+
+
+def test_a_seed_torch_cannot_take_is_a_config_error(tmp_path):
+    from kgtool.errors import ConfigError
+
+    dataset = random_dataset(num_entities=60, num_triples=600)
+    with pytest.raises(ConfigError, match=r"seed must be in \[0, 2\*\*64 - 1\].*got 100000000000000000000000"):
+        saved_inductive_split(dataset, tmp_path / "split", fraction=0.2, seed=10**23)
