@@ -259,12 +259,10 @@ class Trainer:
         """:meth:`step`, also telling whether any rank was asked to stop."""
         loss, value, stop = self._batch_loss(ids, stop_requested)
         if not math.isfinite(value):
-            raise TrainingError(
-                f"loss became {value} at epoch {self.epoch + 1}, batch {self.batch + 1}; training stopped. "
-                f"{self._last_checkpoint_note()} Try a lower training.lr or a regularizer.")
+            raise self._diverged(f"loss became {value}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.optimizer.step()
+        self._update()
         return value, stop
 
     def _batch_loss(self, ids: Tensor, stop_requested) -> tuple[Tensor, float, bool]:
@@ -338,10 +336,24 @@ class Trainer:
         self.finished = True
         self.save()
 
-    def _last_checkpoint_note(self) -> str:
+    def _update(self) -> None:
+        """The optimizer's update; one beyond float32 (a huge lr or weight decay) is a TrainingError,
+        like a non-finite loss, instead of torch's overflow error from inside the optimizer."""
+        try:
+            self.optimizer.step()
+        except RuntimeError as error:
+            if "overflow" not in str(error):
+                raise
+            raise self._diverged("the parameter update overflowed float32") from None
+
+    def _diverged(self, what: str) -> TrainingError:
+        """The error that stops training at this batch; the checkpoint on disk is the last good one."""
         if self.folder is not None and self.folder.has_checkpoint():
-            return f"The last good checkpoint, {self.folder.checkpoint_path}, is kept."
-        return "No checkpoint had been written yet."
+            kept = f"The last good checkpoint, {self.folder.checkpoint_path}, is kept."
+        else:
+            kept = "No checkpoint had been written yet."
+        return TrainingError(f"{what} at epoch {self.epoch + 1}, batch {self.batch + 1}; training stopped. {kept} "
+                             f"Try a lower training.lr or a regularizer.")
 
 
 def cpu_copy(model: torch.nn.Module) -> dict[str, Tensor]:

@@ -180,6 +180,16 @@ def test_nan_loss_stops_with_clear_error_and_keeps_checkpoint(tmp_path, monkeypa
     assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values())
 
 
+def test_an_update_beyond_float32_stops_with_clear_error_and_keeps_checkpoint(tmp_path):
+    """The step scheduler multiplies the lr by 1e300 after epoch 1: Adam's first update of epoch 2 overflows."""
+    config = small_config(training={"epochs": 3, "checkpoint_every": 1, "eval_every": 10, "lr_scheduler": "step",
+                                    "lr_step_size": 1, "lr_gamma": 1e300})
+    with pytest.raises(TrainingError, match=r"update overflowed float32 at epoch 2, batch 1; .*checkpoint.*is kept"):
+        kgtool.fit(config, output=tmp_path / "bad")
+    state = RunFolder(tmp_path / "bad").load_checkpoint()
+    assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
 def test_best_validated_model_is_kept_and_early_stopping(tmp_path):
     config = small_config(training={"epochs": 30, "eval_every": 1, "patience": 2, "lr": 0.5})  # lr too high: valid MRR stalls
     run = kgtool.fit(config, output=tmp_path / "run")
