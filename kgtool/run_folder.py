@@ -140,10 +140,14 @@ class RunFolder:
         if not self.has_checkpoint():
             raise CheckpointError(f"no checkpoint at {self.checkpoint_path}")
         try:
-            return torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
+            state = torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
         except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as error:
             raise CheckpointError(f"cannot read checkpoint {self.checkpoint_path}: corrupt, truncated or not "
                                   f"written by kgtool ({type(error).__name__})") from None
+        if not isinstance(state, dict) or not isinstance(state.get("model"), dict):  # e.g. a tensor torch.save wrote
+            held = "a dict without model weights" if isinstance(state, dict) else f"a {type(state).__name__}"
+            raise CheckpointError(f"{self.checkpoint_path} holds {held}, not a kgtool checkpoint")
+        return state
 
     def save_config(self, config: Config) -> None:
         self._atomic_write(self.config_path, lambda f: f.write(config.to_yaml().encode()))
