@@ -29,7 +29,7 @@ from typing import Iterator
 import torch
 
 from kgtool.config import Config
-from kgtool.errors import CheckpointError, KGToolError
+from kgtool.errors import CheckpointError, ConfigError, KGToolError
 
 # written atomically through temporary files named ".<name>.<random>" (see _atomic_write)
 ATOMIC_FILES = ("config.yaml", "checkpoint.pt", "metrics.json", "log.jsonl", "dataset.json", "provenance.json")
@@ -86,12 +86,7 @@ class RunFolder:
         return [name for name in RUN_FILES if (self.path / name).is_file()]
 
     def create(self) -> None:
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:
-            raise KGToolError(f"run folder {self.path} is a file, not a folder; choose another output") from None
-        except OSError as error:
-            raise KGToolError(f"cannot create run folder {self.path}: {error.strerror}") from None
+        make_folder(self.path, "run folder")
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
@@ -201,6 +196,17 @@ class RunFolder:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+def make_folder(path: Path, what: str) -> None:
+    """``mkdir -p path``; a file in the way, or a place where no folder can be made (``/proc/x``, no
+    permission), is a ConfigError naming ``what`` and ``path``."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"the {what} {path} is a file, not a folder; choose another") from None
+    except OSError as error:
+        raise ConfigError(f"cannot create the {what} {path}: {error.strerror}") from None
 
 
 def _logged_epoch(line: str) -> float:

@@ -93,6 +93,22 @@ def test_a_checkpoint_that_is_no_kgtool_state_is_one_line_everywhere(run_dir, tm
         assert err == f"kgtool: error: {folder / 'checkpoint.pt'} holds {held}, not a kgtool checkpoint", argv
 
 
+def test_an_output_where_no_folder_can_be_made_is_one_line(run_dir, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    fit = ["fit", "--model", "distmult", "--dataset", "nations"] + FAST
+    for argv, message in [(fit + ["--output", str(blocker)], f"the run folder {blocker} is a file, not a folder"),
+                          (fit + ["--output", str(blocker / "run")], f"cannot create the run folder {blocker / 'run'}: "),
+                          (["export", str(run_dir), "--output", str(blocker)],
+                           f"the export folder {blocker} is a file, not a folder"),
+                          (["export", str(run_dir), "--output", str(blocker / "x")],
+                           f"cannot create the export folder {blocker / 'x'}: ")]:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"kgtool: error: {message}") and "\n" not in err, err
+    assert blocker.read_text() == "mine"
+
+
 def test_unknown_model_is_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "--model", "bogus"])
