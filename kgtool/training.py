@@ -248,6 +248,10 @@ class Trainer:
                     raise KeyboardInterrupt(f"interrupted at epoch {self.epoch + 1}, batch {self.batch}; "
                                             f"state saved to {self.folder.checkpoint_path}")
         self.seconds = time.perf_counter() - started
+        # an update may also overflow to inf without an error (CUDA's foreach optimizers): the next
+        # batch's loss shows it, but after an epoch's last batch nothing would before the checkpoint
+        if not all(torch.isfinite(p).all() for p in self.task.model.parameters()):
+            raise self._diverged("the parameters became non-finite", self.batch)
 
     def step(self, example_ids: Tensor) -> float:
         """One optimisation step on the training examples ``example_ids`` ``(b,)``: loss, backward,
@@ -259,7 +263,7 @@ class Trainer:
         """:meth:`step`, also telling whether any rank was asked to stop."""
         loss, value, stop = self._batch_loss(ids, stop_requested)
         if not math.isfinite(value):
-            raise self._diverged(f"loss became {value}")
+            raise self._diverged(f"loss became {value}", self.batch + 1)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self._update()
@@ -344,15 +348,15 @@ class Trainer:
         except RuntimeError as error:
             if "overflow" not in str(error):
                 raise
-            raise self._diverged("the parameter update overflowed float32") from None
+            raise self._diverged("the parameter update overflowed float32", self.batch + 1) from None
 
-    def _diverged(self, what: str) -> TrainingError:
-        """The error that stops training at this batch; the checkpoint on disk is the last good one."""
+    def _diverged(self, what: str, batch: int) -> TrainingError:
+        """The error that stops training at ``batch`` (from 1) of this epoch; the checkpoint on disk is the last good one."""
         if self.folder is not None and self.folder.has_checkpoint():
             kept = f"The last good checkpoint, {self.folder.checkpoint_path}, is kept."
         else:
             kept = "No checkpoint had been written yet."
-        return TrainingError(f"{what} at epoch {self.epoch + 1}, batch {self.batch + 1}; training stopped. {kept} "
+        return TrainingError(f"{what} at epoch {self.epoch + 1}, batch {batch}; training stopped. {kept} "
                              f"Try a lower training.lr or a regularizer.")
 
 

@@ -190,6 +190,22 @@ def test_an_update_beyond_float32_stops_with_clear_error_and_keeps_checkpoint(tm
     assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values())
 
 
+def test_parameters_made_infinite_without_an_error_stop_before_the_checkpoint(tmp_path, monkeypatch):
+    """CUDA's foreach optimizers overflow to inf silently; with one batch an epoch no later loss would tell."""
+    from kgtool import training
+
+    def silently_overflowing_adagrad(model, config):
+        return torch.optim.Adagrad(model.parameters(), lr=config.training.lr, foreach=True)
+
+    monkeypatch.setattr(training, "build_optimizer", silently_overflowing_adagrad)
+    config = small_config(training={"epochs": 3, "checkpoint_every": 1, "eval_every": 10, "batch_size": 10**6,
+                                    "lr_scheduler": "step", "lr_step_size": 1, "lr_gamma": 1e300})
+    with pytest.raises(TrainingError, match=r"parameters became non-finite at epoch 2, batch 1; .*checkpoint.*is kept"):
+        kgtool.fit(config, output=tmp_path / "bad")
+    state = RunFolder(tmp_path / "bad").load_checkpoint()
+    assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
 def test_best_validated_model_is_kept_and_early_stopping(tmp_path):
     config = small_config(training={"epochs": 30, "eval_every": 1, "patience": 2, "lr": 0.5})  # lr too high: valid MRR stalls
     run = kgtool.fit(config, output=tmp_path / "run")
