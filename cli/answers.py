@@ -132,8 +132,16 @@ def run_analyze(args: argparse.Namespace) -> int:
     else:
         report = dataset_patterns(load_kg(args.dataset, args.data_dir), args.split, args.min_support,
                                   args.min_confidence)
-    print(json.dumps(report, indent=2) if args.json else format_patterns(report))
+    print(as_json(report) if args.json else format_patterns(report))
     return 0
+
+
+def as_json(value) -> str:
+    """``value`` as strict JSON: a NaN or infinity, which JSON has no literal for, is an error, not ``NaN``."""
+    try:
+        return json.dumps(value, indent=2, allow_nan=False)
+    except ValueError:
+        raise KGToolError("the output holds a NaN or infinite number, which JSON cannot hold") from None
 
 
 def format_patterns(report: dict) -> str:
@@ -180,8 +188,8 @@ def run_plot(args: argparse.Namespace) -> int:
 def format_answers(queries, answers, style: str, entity_text: dict[str, str]) -> str:
     """Each query's ranked answers as a table, TSV rows or JSON."""
     if style == "json":
-        return json.dumps([{"query": {"head": q.head, "relation": q.relation, "tail": q.tail},
-                            "answers": [asdict(a) for a in ranked]} for q, ranked in zip(queries, answers)], indent=2)
+        return as_json([{"query": {"head": q.head, "relation": q.relation, "tail": q.tail},
+                         "answers": [asdict(a) for a in ranked]} for q, ranked in zip(queries, answers)])
     if style == "tsv":
         lines = ["query\trank\thead\trelation\ttail\tscore\tknown"]
         lines += [f"{q}\t{rank}\t{a.head}\t{a.relation}\t{a.tail}\t{a.score:.6g}\t{int(a.known)}"
@@ -201,7 +209,7 @@ def format_answers(queries, answers, style: str, entity_text: dict[str, str]) ->
 def format_scored(scored, style: str) -> str:
     """Scored triples as a table, TSV rows or JSON."""
     if style == "json":
-        return json.dumps([asdict(a) for a in scored], indent=2)
+        return as_json([asdict(a) for a in scored])
     if style == "tsv":
         return "\n".join(["head\trelation\ttail\tscore\tknown"] +
                          [f"{a.head}\t{a.relation}\t{a.tail}\t{a.score:.6g}\t{int(a.known)}" for a in scored])

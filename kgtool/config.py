@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ RELATIONAL_ENCODERS = ("none", "rgcn", "compgcn", "lte")  # see kgtool.relationa
 COMPOSITIONS = ("sub", "mult", "corr")  # names in kgtool.relational.composition.COMPOSITIONS
 TRACKERS = ("tensorboard", "mlflow", "wandb", "csv")  # names in kgtool.tracking.TRACKERS
 DEFAULT_BATCH_SIZE = 512  # training.batch_size when none is given (full-graph GNNs: all examples)
+DEVICES = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # training.device values; kgtool.training checks availability
+MAX_SEED = 2**64 - 1  # torch.manual_seed takes seeds in [0, MAX_SEED]
+FLOAT32_MAX = 3.4028234663852886e38  # parameters and scores are float32: a margin or scale beyond is inf
 
 # Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
 # (see resolve_config). GNNs: each paper's Cora setup — GCN: Kipf & Welling (2017); GAT:
@@ -114,7 +118,7 @@ class TrainingConfig:
     patience: int = 5  # validations without improvement before stopping; 0 disables early stopping
     checkpoint_every: int = 10  # epochs between checkpoints (one is always written at the end)
     seed: int = 0  # seeds initialisation, shuffling and negative sampling
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     progress: bool = True  # show a progress bar
     # where to log the config, per-epoch and final metrics, metrics.json and config.yaml, besides the run
     # folder: tensorboard (<run>/tensorboard) | mlflow | wandb | csv (<run>/metrics.csv); extras of those names
@@ -256,6 +260,8 @@ class Config:
         _choice("gnn.norm", g.norm, ("none", "batch", "layer"))
         _choice("gnn.jk", g.jk, ("none", "last", "cat", "max"))
         _choice("gnn.decoder", g.decoder, ("dot", "distmult", "complex", "transe", "rotate"))
+        if not DEVICES.fullmatch(t.device):
+            raise ConfigError(f"training.device must be auto, cpu, cuda, cuda:N or mps; got {t.device!r}")
 
     def _validate_ranges(self) -> None:
         m, t, g = self.model, self.training, self.gnn
@@ -270,12 +276,17 @@ class Config:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
         if t.batch_size is not None and t.batch_size < 1:
             raise ConfigError(f"training.batch_size must be at least 1, got {t.batch_size}")
-        if m.init_scale is not None and m.init_scale <= 0:
-            raise ConfigError(f"model.init_scale must be positive, got {m.init_scale}")
+        if m.init_scale is not None and not 0 < m.init_scale <= FLOAT32_MAX:
+            raise ConfigError(f"model.init_scale must be positive and at most {FLOAT32_MAX:.4g} (float32), "
+                              f"got {m.init_scale}")
+        if not 0 <= m.margin <= FLOAT32_MAX:
+            raise ConfigError(f"model.margin (γ of the score γ - distance) must be in [0, {FLOAT32_MAX:.4g}] "
+                              f"(float32), got {m.margin}")
+        check_seed("training.seed", t.seed)
         positive = [("training.lr", t.lr), ("training.loss_margin", t.loss_margin), ("training.lr_gamma", t.lr_gamma)]
         non_negative = [("training.weight_decay", t.weight_decay), ("training.regularizer_weight", t.regularizer_weight),
                         ("training.adversarial_temperature", t.adversarial_temperature),
-                        ("training.patience", t.patience), ("training.seed", t.seed)]
+                        ("training.patience", t.patience)]
         for name, value in positive:
             if value <= 0:
                 raise ConfigError(f"{name} must be positive, got {value}")
@@ -355,8 +366,8 @@ class Config:
         _choice("relational.encoder", g.encoder, RELATIONAL_ENCODERS)
         _choice("relational.composition", g.composition, COMPOSITIONS)
         for name, value in [("relational.layers", g.layers), ("relational.width", g.width),
-                            ("relational.num_bases", g.num_bases or 1), ("relational.num_blocks", g.num_blocks or 1)]:
-            if value < 1:
+                            ("relational.num_bases", g.num_bases), ("relational.num_blocks", g.num_blocks)]:
+            if value is not None and value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
         for name, value in [("relational.dropout", g.dropout), ("relational.entity_dropout", g.entity_dropout)]:
             if not 0 <= value < 1:
@@ -561,6 +572,12 @@ def parse_fanout(text: str) -> list[int]:
     if any(k == 0 or k < -1 for k in fanout):
         raise ValueError(f"fanout '{text}': each entry must be positive or -1 (all neighbours)")
     return fanout
+
+
+def check_seed(name: str, seed: int) -> None:
+    """Refuse a seed torch cannot take (it would overflow deep inside torch)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{name} must be in [0, 2**64 - 1], the seeds torch takes; got {seed}")
 
 
 def _choice(name: str, value: Any, allowed: tuple) -> None:

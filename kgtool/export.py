@@ -24,6 +24,7 @@ from torch import Tensor
 
 from kgtool.errors import ConfigError
 from kgtool.evaluation.mode import evaluation_mode
+from kgtool.run_folder import make_folder
 
 EXPORT_FORMATS = ("tsv", "npy", "projector")
 
@@ -81,7 +82,7 @@ def export_run(run, output: str | Path | None = None, style: str = "tsv") -> lis
     if style not in EXPORT_FORMATS:
         raise ConfigError(f"unknown export format {style!r}; known: {', '.join(EXPORT_FORMATS)}")
     folder = Path(output) if output is not None else run.path / "export"
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder, "export folder")
     entities = entity_embeddings(run)
     if style == "projector":
         return [write_matrix(folder / "vectors.tsv", entities[0]), write_lines(folder / "metadata.tsv", entities[1])]

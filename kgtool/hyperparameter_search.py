@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import yaml
 
-from kgtool.config import assignments_as_dict, merge, resolve_config
+from kgtool.config import assignments_as_dict, check_seed, merge, resolve_config
 from kgtool.errors import ConfigError, KGToolError
 from kgtool.optional import import_optional
 from kgtool.run import fit, load
@@ -101,6 +101,7 @@ def search(model: str, dataset: str, space: str | Path | SearchSpace | None = No
     if trials < 1 or workers < 1 or (timeout is not None and timeout <= 0):
         raise ConfigError(f"search needs trials >= 1, workers >= 1 and a positive timeout; got trials={trials}, "
                           f"workers={workers}, timeout={timeout}")
+    check_seed("seed", seed)
     if isinstance(pruner, str) and pruner not in PRUNERS:
         raise ConfigError(f"unknown pruner {pruner!r} (known: {', '.join(PRUNERS)})")
     if isinstance(space, SearchSpace):
@@ -216,21 +217,24 @@ def build_pruner(pruner, optuna):
     return optuna.pruners.NopPruner()
 
 
-def trials_begun(study, optuna) -> int:
-    """Trials finished or running; running trials whose process died (no heartbeat) are failed first."""
+def trials_used(study, optuna) -> int:
+    """Trials that count toward ``trials``: completed, pruned, failed by their own values (a refused
+    combination, a NaN loss: see run_trial) or running now. One that was interrupted or killed
+    (running with no heartbeat: failed here first) never tried its values, so another takes its place."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
     states = optuna.trial.TrialState
-    return len(study.get_trials(deepcopy=False, states=(states.COMPLETE, states.PRUNED, states.FAIL, states.RUNNING)))
+    trials = study.get_trials(deepcopy=False, states=(states.COMPLETE, states.PRUNED, states.FAIL, states.RUNNING))
+    return sum(t.state != states.FAIL or t.user_attrs.get("tried", False) for t in trials)
 
 
 # -- workers and trials ----------------------------------------------------------------------
 def run_trials(plan: Plan, worker: int = 0) -> None:
-    """Run trials until the study holds ``plan.trials`` or the deadline has passed."""
+    """Run trials until the study holds ``plan.trials`` that count (:func:`trials_used`) or the deadline has passed."""
     optuna = require_optuna()
     study = load_worker_study(plan, worker, optuna)
-    while (plan.deadline is None or time.time() < plan.deadline) and trials_begun(study, optuna) < plan.trials:
+    while (plan.deadline is None or time.time() < plan.deadline) and trials_used(study, optuna) < plan.trials:
         study.optimize(functools.partial(run_trial, plan, optuna), n_trials=1, catch=(TrialFailed,))
 
 
@@ -292,6 +296,7 @@ def run_trial(plan: Plan, optuna, trial) -> float:
         trial.set_user_attr("reason", reason)
         if isinstance(error, KeyboardInterrupt):
             raise
+        trial.set_user_attr("tried", True)  # its values were tried and failed: it counts toward the trials
         log.warning(f"trial {trial.number} failed: {reason}")
         raise TrialFailed(reason) from None  # not chained: the traceback would hold the trial's tensors
     finally:

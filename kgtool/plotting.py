@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kgtool.errors import DataError
+from kgtool.config import GNN_MODELS
+from kgtool.errors import ConfigError, DataError, KGToolError
 from kgtool.optional import import_optional
-from kgtool.run_folder import RunFolder
+from kgtool.run_folder import RunFolder, make_folder
 
 VALIDATION_METRICS = ("mrr", "hits@10", "accuracy")
 
@@ -39,6 +40,12 @@ def plot_runs(run_dirs: list[str | Path], output: str | Path | None = None, rank
     """
     figure_module = import_optional("matplotlib.figure", "kgtool plot", "kgtool[plot]")
     folders = [RunFolder(path) for path in run_dirs]
+    if ranks:
+        for folder in folders:
+            model = folder.load_config().model.name
+            if model in GNN_MODELS:
+                raise KGToolError(f"rank histograms (--ranks) rank a KGE run's test triples; {folder.path} is a "
+                                  f"{model} run, a GNN")
     logs = [read_log(folder) for folder in folders]
     per_relation = [folder.load_metrics().get("test", {}).get("per_relation") for folder in folders]
     validated = [m for m in VALIDATION_METRICS if any(m in r.get("valid", {}) for log in logs for r in log)]
@@ -68,7 +75,11 @@ def plot_runs(run_dirs: list[str | Path], output: str | Path | None = None, rank
     for axis in axes:
         axis.legend(fontsize="small")
     path = Path(output) if output is not None else folders[0].path / "plot.png"
-    figure.savefig(path, dpi=100)
+    make_folder(path.parent, "plot folder")
+    try:
+        figure.savefig(path, dpi=100)
+    except OSError as error:
+        raise ConfigError(f"cannot write the plot {path}: {error.strerror}") from None
     return path
 
 

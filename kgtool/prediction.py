@@ -80,6 +80,8 @@ def read_queries(path: str | Path, asked: bool = True) -> list[Query]:
         if not asked and marks:
             raise DataError(f"{query.source}: a triple to score has no '?': {query}")
         queries.append(query)
+    if not queries:
+        raise DataError(f"{path} holds no {'queries' if asked else 'triples'}: it is empty or blank")
     return queries
 
 

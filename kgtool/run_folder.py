@@ -29,7 +29,7 @@ from typing import Iterator
 import torch
 
 from kgtool.config import Config
-from kgtool.errors import CheckpointError, KGToolError
+from kgtool.errors import CheckpointError, ConfigError, KGToolError
 
 # written atomically through temporary files named ".<name>.<random>" (see _atomic_write)
 ATOMIC_FILES = ("config.yaml", "checkpoint.pt", "metrics.json", "log.jsonl", "dataset.json", "provenance.json")
@@ -86,12 +86,7 @@ class RunFolder:
         return [name for name in RUN_FILES if (self.path / name).is_file()]
 
     def create(self) -> None:
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:
-            raise KGToolError(f"run folder {self.path} is a file, not a folder; choose another output") from None
-        except OSError as error:
-            raise KGToolError(f"cannot create run folder {self.path}: {error.strerror}") from None
+        make_folder(self.path, "run folder")
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
@@ -140,10 +135,14 @@ class RunFolder:
         if not self.has_checkpoint():
             raise CheckpointError(f"no checkpoint at {self.checkpoint_path}")
         try:
-            return torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
+            state = torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
         except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as error:
             raise CheckpointError(f"cannot read checkpoint {self.checkpoint_path}: corrupt, truncated or not "
                                   f"written by kgtool ({type(error).__name__})") from None
+        if not isinstance(state, dict) or not isinstance(state.get("model"), dict):  # e.g. a tensor torch.save wrote
+            held = "a dict without model weights" if isinstance(state, dict) else f"a {type(state).__name__}"
+            raise CheckpointError(f"{self.checkpoint_path} holds {held}, not a kgtool checkpoint")
+        return state
 
     def save_config(self, config: Config) -> None:
         self._atomic_write(self.config_path, lambda f: f.write(config.to_yaml().encode()))
@@ -197,6 +196,17 @@ class RunFolder:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+def make_folder(path: Path, what: str) -> None:
+    """``mkdir -p path``; a file in the way, or a place where no folder can be made (``/proc/x``, no
+    permission), is a ConfigError naming ``what`` and ``path``."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"the {what} {path} is a file, not a folder; choose another") from None
+    except OSError as error:
+        raise ConfigError(f"cannot create the {what} {path}: {error.strerror}") from None
 
 
 def _logged_epoch(line: str) -> float:

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from kgtool import distributed
 from kgtool.config import DEFAULT_BATCH_SIZE, Config
-from kgtool.errors import CheckpointError, TrainingError
+from kgtool.errors import CheckpointError, ConfigError, TrainingError
 from kgtool.run_folder import RunFolder
 from kgtool.tracking import Tracking
 
@@ -52,9 +52,19 @@ class StopTraining(Exception):
 
 
 def resolve_device(name: str) -> torch.device:
+    """``training.device`` as a torch device; one this machine lacks is a ConfigError naming those it has."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    available = available_devices()
+    if name not in available and not (name == "cuda" and "cuda:0" in available):
+        raise ConfigError(f"training.device={name} is not available here (available: {', '.join(available)})")
     return torch.device(name)
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can compute on: ``cpu``, ``cuda:N`` per GPU, ``mps``."""
+    cuda = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return ["cpu", *cuda, *(["mps"] if torch.backends.mps.is_available() else [])]
 
 
 def build_optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:
@@ -238,6 +248,10 @@ class Trainer:
                     raise KeyboardInterrupt(f"interrupted at epoch {self.epoch + 1}, batch {self.batch}; "
                                             f"state saved to {self.folder.checkpoint_path}")
         self.seconds = time.perf_counter() - started
+        # an update may also overflow to inf without an error (CUDA's foreach optimizers): the next
+        # batch's loss shows it, but after an epoch's last batch nothing would before the checkpoint
+        if not all(torch.isfinite(p).all() for p in self.task.model.parameters()):
+            raise self._diverged("the parameters became non-finite", self.batch)
 
     def step(self, example_ids: Tensor) -> float:
         """One optimisation step on the training examples ``example_ids`` ``(b,)``: loss, backward,
@@ -249,12 +263,10 @@ class Trainer:
         """:meth:`step`, also telling whether any rank was asked to stop."""
         loss, value, stop = self._batch_loss(ids, stop_requested)
         if not math.isfinite(value):
-            raise TrainingError(
-                f"loss became {value} at epoch {self.epoch + 1}, batch {self.batch + 1}; training stopped. "
-                f"{self._last_checkpoint_note()} Try a lower training.lr or a regularizer.")
+            raise self._diverged(f"loss became {value}", self.batch + 1)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.optimizer.step()
+        self._update()
         return value, stop
 
     def _batch_loss(self, ids: Tensor, stop_requested) -> tuple[Tensor, float, bool]:
@@ -328,10 +340,24 @@ class Trainer:
         self.finished = True
         self.save()
 
-    def _last_checkpoint_note(self) -> str:
+    def _update(self) -> None:
+        """The optimizer's update; one beyond float32 (a huge lr or weight decay) is a TrainingError,
+        like a non-finite loss, instead of torch's overflow error from inside the optimizer."""
+        try:
+            self.optimizer.step()
+        except RuntimeError as error:
+            if "overflow" not in str(error):
+                raise
+            raise self._diverged("the parameter update overflowed float32", self.batch + 1) from None
+
+    def _diverged(self, what: str, batch: int) -> TrainingError:
+        """The error that stops training at ``batch`` (from 1) of this epoch; the checkpoint on disk is the last good one."""
         if self.folder is not None and self.folder.has_checkpoint():
-            return f"The last good checkpoint, {self.folder.checkpoint_path}, is kept."
-        return "No checkpoint had been written yet."
+            kept = f"The last good checkpoint, {self.folder.checkpoint_path}, is kept."
+        else:
+            kept = "No checkpoint had been written yet."
+        return TrainingError(f"{what} at epoch {self.epoch + 1}, batch {batch}; training stopped. {kept} "
+                             f"Try a lower training.lr or a regularizer.")
 
 
 def cpu_copy(model: torch.nn.Module) -> dict[str, Tensor]:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from kgtool.config import Config
@@ -32,6 +34,24 @@ def test_yaml_round_trip(tmp_path):
 def test_bad_overrides_name_the_key(assignment, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Config().override([assignment])
+
+
+@pytest.mark.parametrize("assignments, message", [
+    (["training.device=banana"], "training.device must be auto, cpu, cuda, cuda:N or mps; got 'banana'"),
+    (["training.device=cuda:x"], "training.device must be auto, cpu, cuda, cuda:N or mps; got 'cuda:x'"),
+    (["training.seed=100000000000000000000000"],
+     "training.seed must be in [0, 2**64 - 1], the seeds torch takes; got 100000000000000000000000"),
+    (["training.seed=-1"], "training.seed must be in [0, 2**64 - 1]"),
+    (["model.margin=-1e308"], "model.margin (γ of the score γ - distance) must be in [0, 3.403e+38] (float32), got -1e+308"),
+    (["model.margin=1e308"], "model.margin (γ of the score γ - distance) must be in [0, 3.403e+38]"),
+    (["model.init_scale=1e300"], "model.init_scale must be positive and at most 3.403e+38"),
+    (["relational.encoder=rgcn", "relational.num_blocks=0"], "relational.num_blocks must be at least 1, got 0"),
+    (["relational.encoder=rgcn", "relational.num_bases=0"], "relational.num_bases must be at least 1, got 0"),
+])
+def test_values_torch_cannot_take_are_refused_naming_the_key(assignments, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Config().override(assignments)
+    assert Config().override(["training.seed=18446744073709551615", "model.margin=0", "training.device=cuda:1"])
 
 
 def test_unknown_yaml_key_names_the_file(tmp_path):

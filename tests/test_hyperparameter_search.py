@@ -129,6 +129,21 @@ def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path):
 
 
 @needs_optuna
+def test_a_killed_trial_does_not_use_up_one_of_the_trials(tmp_path):
+    """A killed trial ends failed without a reason (its heartbeat stopped: the slow test below); the search
+    still ends with --trials trials that ran, while trials failed by their values count (above)."""
+    import optuna
+
+    (tmp_path / "space.yaml").write_text(TINY)
+    (tmp_path / "out").mkdir()
+    study = optuna.create_study(study_name="nations-distmult", storage=f"sqlite:///{tmp_path / 'out' / 'study.db'}",
+                                direction="maximize")
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    kgtool.search("distmult", "nations", space=tmp_path / "space.yaml", trials=2, output=tmp_path / "out")
+    assert [r["state"] for r in read_table(tmp_path / "out")] == ["FAIL", "COMPLETE", "COMPLETE"]
+
+
+@needs_optuna
 def test_pruned_trials_leave_consistent_run_folders(tmp_path):
     """A pruner that stops every trial at its first validation: each folder is a finished run of one epoch."""
     space = tmp_path / "space.yaml"
@@ -222,7 +237,12 @@ def test_a_killed_trial_is_failed_once_its_heartbeat_stops(tmp_path, monkeypatch
     process.send_signal(signal.SIGKILL)
     process.wait()
     monkeypatch.setattr(hyperparameter_search, "HEARTBEAT_SECONDS", 1)  # stale after 2 s without a heartbeat
+    import optuna
+
+    prune_at_first_validation = optuna.pruners.ThresholdPruner(lower=1.5)
+    monkeypatch.setattr(hyperparameter_search, "build_pruner", lambda pruner, optuna: prune_at_first_validation)
     time.sleep(2.5)
-    assert main(argv) == 0  # the study holds its one trial: nothing to run, the dead trial is marked failed
-    [row] = read_table(tmp_path / "out")
-    assert row["state"] == "FAIL" and "heartbeat stopped" in row["reason"]
+    assert main(argv) == 0  # the dead trial is marked failed and does not count: one more trial runs
+    killed, replacement = read_table(tmp_path / "out")
+    assert killed["state"] == "FAIL" and "heartbeat stopped" in killed["reason"]
+    assert (replacement["state"], replacement["epochs"]) == ("PRUNED", "1")

@@ -59,3 +59,28 @@ def test_rank_histograms_come_from_the_ranks_the_metrics_were_taken_from(runs, t
     assert tail.reciprocal().mean().item() == pytest.approx(saved["tail"]["mrr"])
     output = plot_runs(runs, tmp_path / "ranks.png", ranks=True)
     assert matplotlib.image.imread(output).shape[:2] == (400, 3000)  # two more panels: head and tail ranks
+
+
+def test_plot_output_makes_its_folder_or_says_why_not(runs, tmp_path, capsys):
+    output = tmp_path / "new" / "folder" / "runs.png"
+    assert main(["plot", str(runs[0]), "--output", str(output)]) == 0
+    assert output.read_bytes()[:8] == PNG_SIGNATURE
+    (tmp_path / "a-file").write_text("mine")
+    assert main(["plot", str(runs[0]), "--output", str(tmp_path / "a-file" / "runs.png")]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"the plot folder {tmp_path / 'a-file'} is a file, not a folder; "
+                                                    f"choose another")
+
+
+def test_rank_histograms_of_a_gnn_run_are_one_line(runs, tmp_path, capsys):
+    folder = tmp_path / "graph"
+    folder.mkdir()
+    (folder / "nodes.csv").write_text("id,label,f0\n" + "".join(f"n{i},{i % 2},{i / 10}\n" for i in range(12)))
+    (folder / "edges.csv").write_text("source,target\n" + "".join(f"n{i},n{(i + 3) % 12}\n" for i in range(12)))
+    gnn = tmp_path / "gnn"
+    assert main(["fit", "--model", "gcn", "--dataset", str(folder), "--epochs", "1", "--no-progress",
+                 "--output", str(gnn)]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(runs[0]), str(gnn), "--ranks", "--output", str(tmp_path / "p.png")]) == 2
+    assert capsys.readouterr().err.strip() == (f"kgtool: error: rank histograms (--ranks) rank a KGE run's test "
+                                               f"triples; {gnn} is a gcn run, a GNN")
+    assert not (tmp_path / "p.png").exists()

@@ -119,3 +119,11 @@ def test_a_file_of_test_triples_ranks_as_the_test_split_and_counts_unknown_ones(
     path.write_text("stranger\tr0\te1\n")
     with pytest.raises(DataError, match="none of the 1 triples uses only the run's entities"):
         run.evaluate_triples(path)
+
+
+@pytest.mark.parametrize("asked, what", [(True, "queries"), (False, "triples")])
+def test_an_empty_query_or_triple_file_is_an_error(tmp_path, asked, what):
+    path = tmp_path / "empty.tsv"
+    path.write_text("\n  \n")
+    with pytest.raises(DataError, match=f"{path} holds no {what}: it is empty or blank"):
+        read_queries(path, asked=asked)

@@ -180,6 +180,32 @@ def test_nan_loss_stops_with_clear_error_and_keeps_checkpoint(tmp_path, monkeypa
     assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values())
 
 
+def test_an_update_beyond_float32_stops_with_clear_error_and_keeps_checkpoint(tmp_path):
+    """The step scheduler multiplies the lr by 1e300 after epoch 1: Adam's first update of epoch 2 overflows."""
+    config = small_config(training={"epochs": 3, "checkpoint_every": 1, "eval_every": 10, "lr_scheduler": "step",
+                                    "lr_step_size": 1, "lr_gamma": 1e300})
+    with pytest.raises(TrainingError, match=r"update overflowed float32 at epoch 2, batch 1; .*checkpoint.*is kept"):
+        kgtool.fit(config, output=tmp_path / "bad")
+    state = RunFolder(tmp_path / "bad").load_checkpoint()
+    assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_parameters_made_infinite_without_an_error_stop_before_the_checkpoint(tmp_path, monkeypatch):
+    """CUDA's foreach optimizers overflow to inf silently; with one batch an epoch no later loss would tell."""
+    from kgtool import training
+
+    def silently_overflowing_adagrad(model, config):
+        return torch.optim.Adagrad(model.parameters(), lr=config.training.lr, foreach=True)
+
+    monkeypatch.setattr(training, "build_optimizer", silently_overflowing_adagrad)
+    config = small_config(training={"epochs": 3, "checkpoint_every": 1, "eval_every": 10, "batch_size": 10**6,
+                                    "lr_scheduler": "step", "lr_step_size": 1, "lr_gamma": 1e300})
+    with pytest.raises(TrainingError, match=r"parameters became non-finite at epoch 2, batch 1; .*checkpoint.*is kept"):
+        kgtool.fit(config, output=tmp_path / "bad")
+    state = RunFolder(tmp_path / "bad").load_checkpoint()
+    assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
 def test_best_validated_model_is_kept_and_early_stopping(tmp_path):
     config = small_config(training={"epochs": 30, "eval_every": 1, "patience": 2, "lr": 0.5})  # lr too high: valid MRR stalls
     run = kgtool.fit(config, output=tmp_path / "run")
@@ -279,3 +305,13 @@ def test_public_step_updates_the_model_once_and_refuses_a_non_finite_loss(monkey
     with pytest.raises(TrainingError, match="loss became inf"):
         trainer.step(torch.arange(32))
     assert torch.equal(after, task.model.entity_embeddings.weight)
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:3", "mps"])
+def test_a_device_this_machine_lacks_is_a_config_error_before_any_folder(tmp_path, monkeypatch, device):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # also on a machine with a GPU
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    config = small_config(training={"device": device})
+    with pytest.raises(ConfigError, match=rf"training.device={device} is not available here \(available: cpu\)"):
+        kgtool.fit(config, output=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -12,10 +12,14 @@ A structure-only model has never trained the held-out entities' embeddings, so i
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import torch
 
+from kgtool.config import check_seed
 from kgtool.data.kg import SUPPORT, KGDataset
 from kgtool.data.readers import load_folder
 from kgtool.errors import DataError
@@ -26,8 +30,13 @@ def held_out_groups(num_entities: int, fraction: float, seed: int) -> torch.Tens
     ``fraction`` of the entities, chosen with ``seed``, are held out, half for valid, half for test."""
     if not 0 < fraction < 1:
         raise DataError(f"the held-out fraction must be in (0, 1), got {fraction}")
+    check_seed("seed", seed)
+    count = round(fraction * num_entities)
+    if count < 2:
+        raise DataError(f"fraction={fraction} of {num_entities} entities holds out {count}; valid and test need "
+                        f"a held-out entity each: use a fraction of at least {2 / num_entities:.3g}")
     order = torch.randperm(num_entities, generator=torch.Generator().manual_seed(seed))
-    held_out = order[:round(fraction * num_entities)]
+    held_out = order[:count]
     group = torch.zeros(num_entities, dtype=torch.long)
     group[held_out[:len(held_out) // 2]] = 1
     group[held_out[len(held_out) // 2:]] = 2
@@ -38,6 +47,27 @@ def between(triples: torch.Tensor, group: torch.Tensor, first: int, second: int)
     """The triples ``(n, 3)`` with one end in group ``first`` and the other in ``second``."""
     head, tail = group[triples[:, 0]], group[triples[:, 2]]
     return triples[((head == first) & (tail == second)) | ((head == second) & (tail == first))]
+
+
+def refuse_useless(split: KGDataset, group: torch.Tensor, known: torch.Tensor, parameters: str) -> KGDataset:
+    """``split`` if it can train and measure something, else a DataError naming ``parameters``
+    and the numbers: it needs training triples, and valid and test triples about a held-out
+    entity. ``group``: each entity's group ``(num_entities,)`` (see :func:`held_out_groups`);
+    ``known``: all triples ``(n, 3)`` of the dataset split."""
+    if not len(split.train):
+        raise DataError(f"{parameters} leaves no training triple between the {int((group == 0).sum())} seen "
+                        f"entities; hold out a smaller fraction")
+    for name, held_out in (("valid", 1), ("test", 2)):
+        triples = split.splits[name]
+        if ((group[triples[:, 0]] == held_out) | (group[triples[:, 2]] == held_out)).any():
+            continue
+        anchored = between(known, group, 0, held_out)
+        new = torch.where(group[anchored[:, 0]] > 0, anchored[:, 0], anchored[:, 2])
+        most = int(torch.bincount(new).max()) if len(new) else 0
+        raise DataError(f"{parameters} leaves no {name} triple about a held-out entity: its "
+                        f"{int((group == held_out).sum())} held-out entities have at most {most} triples with seen "
+                        f"entities" + (f"; use a support below {most}" if most else "; hold out a larger fraction"))
+    return split
 
 
 def inductive_split(dataset: KGDataset, fraction: float = 0.1, seed: int = 0) -> KGDataset:
@@ -55,7 +85,8 @@ def inductive_split(dataset: KGDataset, fraction: float = 0.1, seed: int = 0) ->
     known = dataset.all_triples()
     splits = {"train": between(dataset.train, group, 0, 0), "valid": between(known, group, 0, 1),
               "test": between(known, group, 0, 2)}
-    return KGDataset(f"{dataset.name}-inductive", dataset.entities, dataset.relations, splits, dataset.entity_text)
+    split = KGDataset(f"{dataset.name}-inductive", dataset.entities, dataset.relations, splits, dataset.entity_text)
+    return refuse_useless(split, group, known, f"fraction={fraction}")
 
 
 def semi_inductive_split(dataset: KGDataset, fraction: float = 0.1, support: int = 3, seed: int = 0) -> KGDataset:
@@ -90,8 +121,9 @@ def semi_inductive_split(dataset: KGDataset, fraction: float = 0.1, support: int
               "valid": torch.cat([between(dataset.valid, group, 0, 0), queries[query_group == 1]]),
               "test": torch.cat([between(dataset.test, group, 0, 0), queries[query_group == 2]]),
               SUPPORT: anchored[position < support]}
-    return KGDataset(f"{dataset.name}-semi-inductive", dataset.entities, dataset.relations, splits,
-                     dataset.entity_text)
+    split = KGDataset(f"{dataset.name}-semi-inductive", dataset.entities, dataset.relations, splits,
+                      dataset.entity_text)
+    return refuse_useless(split, group, known, f"fraction={fraction}, support={support}")
 
 
 def write_folder(dataset: KGDataset, folder: str | Path) -> None:
@@ -119,9 +151,30 @@ def saved_inductive_split(dataset: KGDataset, folder: str | Path, fraction: floa
     if not (folder / "entities.txt").is_file():
         split = (semi_inductive_split(dataset, fraction, support, seed) if support
                  else inductive_split(dataset, fraction, seed))
-        write_folder(split, folder)
-        recorded.write_text(json.dumps(parameters) + "\n")
-    elif recorded.is_file() and json.loads(recorded.read_text()) != parameters:
+        place_folder(split, parameters, folder)
+    if recorded.is_file() and json.loads(recorded.read_text()) != parameters:
         raise DataError(f"{folder} holds a split with {recorded.read_text().strip()}, not {json.dumps(parameters)}; "
                         "choose another folder")
     return load_folder(folder, name=f"{dataset.name}-{'semi-' if support else ''}inductive")
+
+
+def place_folder(split: KGDataset, parameters: dict, folder: Path) -> None:
+    """Write ``split`` (:func:`write_folder`) and its ``split.json`` beside ``folder``, then rename
+    the whole into place: a failed or killed write never leaves a partial split there that later
+    runs would read. An empty ``folder`` is replaced; a split another process placed first is kept."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    except OSError as error:
+        raise DataError(f"cannot write the split to {folder}: {error.strerror}") from None
+    try:
+        written = staging / folder.name  # made by mkdir, so with the user's permissions, not mkdtemp's 0700
+        write_folder(split, written)
+        (written / "split.json").write_text(json.dumps(parameters) + "\n")
+        os.replace(written, folder)
+    except OSError as error:
+        if not (folder / "entities.txt").is_file():
+            reason = "it exists and holds other files" if folder.is_dir() else error.strerror
+            raise DataError(f"cannot write the split to {folder}: {reason}; choose another folder") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

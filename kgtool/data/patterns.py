@@ -73,6 +73,9 @@ def relation_patterns(triples: torch.Tensor, num_entities: int, relations: list[
     of ``triples`` ``(n, 3)``; inverses and compositions with at least ``min_support`` pairs and
     ``min_confidence``, best first.
     """
+    if min_support < 1 or not 0 <= min_confidence <= 1:  # support 0 makes 0/0 confidences (NaN)
+        raise ConfigError(f"min_support must be at least 1 and min_confidence in [0, 1]; got min_support="
+                          f"{min_support}, min_confidence={min_confidence}")
     graph = PairGraph(triples, num_entities, len(relations))
     categories = relation_categories(triples, len(relations))
     reversed_counts = graph.reversed_pair_counts()  # (R, R)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from kgtool.config import check_seed
 from kgtool.data.inductive import write_folder
 from kgtool.data.kg import SPLITS, KGDataset
 from kgtool.data.readers import read_triples
@@ -36,6 +37,7 @@ def split_triples(triples: Tensor, ratios: tuple[float, float, float] = (0.8, 0.
     test only hold entities and relations train has, and a graph of many rare entities gives
     smaller valid and test sets than the ratios ask.
     """
+    check_seed("seed", seed)
     triples = torch.unique(triples, dim=0)
     shuffled = triples[torch.randperm(len(triples), generator=torch.Generator().manual_seed(seed))].numpy()
     first_of_entity = np.unique(shuffled[:, [0, 2]].reshape(-1), return_index=True)[1] // 2

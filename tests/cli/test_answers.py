@@ -15,10 +15,18 @@ def run_dir(tmp_path_factory):
     return path
 
 
+def strict_json(text: str):
+    """``text`` read as strict JSON parsers read it: NaN and Infinity, which Python's json accepts, are errors."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def predict_json(run_dir, capsys, *argv):
     capsys.readouterr()
     assert main(["predict", str(run_dir), "--format", "json", *argv]) == 0
-    return json.loads(capsys.readouterr().out)
+    return strict_json(capsys.readouterr().out)
 
 
 def test_filter_leaves_only_new_links(run_dir, capsys):
@@ -80,7 +88,7 @@ def test_analyze_prints_the_report_as_json_and_as_a_table(tmp_path, capsys):
 
     write_folder(planted_graph(), tmp_path / "kg")
     assert main(["analyze", str(tmp_path / "kg"), "--json", "--min-support", "1", "--split", "train"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = strict_json(capsys.readouterr().out)
     assert report["relations"]["married"] == {"category": "1-1", "symmetry": 1.0, "antisymmetry": 0.0, "inverses": []}
     assert report["compositions"] == [
         {"body": ["born_in", "city_in"], "head": "nationality", "support": 12, "confidence": 1.0}]
@@ -104,12 +112,31 @@ def test_evaluate_a_file_reports_skipped_triples(run_dir, tmp_path, capsys):
 
 def test_analyze_a_run_adds_test_metrics_per_category_and_pattern(run_dir, capsys):
     assert main(["analyze", str(run_dir), "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = strict_json(capsys.readouterr().out)
     categories = report["test"]["per_category"]
     assert set(categories) <= {"1-1", "1-N", "N-1", "N-N"} and sum(m["num_triples"] for m in categories.values()) == 201
     assert {"mrr", "hits@10", "head", "tail", "num_triples"} <= set(categories["N-N"])
     assert main(["analyze", str(run_dir)]) == 0
     assert "N-N " in capsys.readouterr().out.split("t-mrr")[1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["analyze", "nations", "--min-support", "-5", "--json"], "min_support must be at least 1 and min_confidence in "
+                                                              "[0, 1]; got min_support=-5, min_confidence=0.5"),
+    (["analyze", "nations", "--min-confidence", "2"], "got min_support=10, min_confidence=2.0"),
+    (["analyze", "{run}", "--min-confidence", "-0.5", "--json"], "got min_support=10, min_confidence=-0.5"),
+    (["predict", "{run}", "--queries", "{empty}"], "{empty} holds no queries: it is empty or blank"),
+    (["predict", "{run}", "--triples", "{empty}", "--format", "json"], "{empty} holds no triples: it is empty or blank"),
+    (["evaluate", "{run}", "--triples", "{empty}"], "{empty} holds no triples: it is empty or blank"),
+])
+def test_inputs_that_would_give_nothing_or_nan_are_one_line(run_dir, tmp_path, capsys, argv, message):
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("\n")
+    assert main([a.format(run=run_dir, empty=empty) for a in argv]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert captured.out == "" and err.startswith("kgtool: error: ") and "\n" not in err
+    assert err.endswith(message.format(empty=empty))
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -122,3 +149,12 @@ def test_options_that_do_not_apply_are_refused(run_dir, tmp_path, capsys, argv, 
     triples.write_text("brazil\tembassy\tusa\n")
     assert main([a.format(run=run_dir, file=triples) for a in argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_json_output_never_holds_nan():
+    from kgtool.cli.answers import as_json
+    from kgtool.errors import KGToolError
+
+    assert strict_json(as_json({"score": 1.5})) == {"score": 1.5}
+    with pytest.raises(KGToolError, match="NaN or infinite number, which JSON cannot hold"):
+        as_json([{"score": float("nan")}])

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from kgtool.cli.main import main
 from tests.conftest import REPO
@@ -76,6 +77,36 @@ def test_unknown_entity_and_corrupt_checkpoint(run_dir, tmp_path, capsys):
     (broken / "checkpoint.pt").write_bytes((run_dir / "checkpoint.pt").read_bytes()[:100])
     assert main(["evaluate", str(broken)]) == 2
     assert "cannot read checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("saved, held", [(torch.zeros(3), "a Tensor"), ({"model": [1]}, "a dict without model weights")])
+def test_a_checkpoint_that_is_no_kgtool_state_is_one_line_everywhere(run_dir, tmp_path, capsys, saved, held):
+    folder = tmp_path / "other"
+    folder.mkdir()
+    (folder / "config.yaml").write_text((run_dir / "config.yaml").read_text())
+    torch.save(saved, folder / "checkpoint.pt")
+    for argv in (["evaluate", str(folder)], ["predict", str(folder), "--head", "cell", "--relation", "location_of"],
+                 ["export", str(folder), "--output", str(tmp_path / "export")],
+                 ["fit", "--resume", "--output", str(folder)]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err == f"kgtool: error: {folder / 'checkpoint.pt'} holds {held}, not a kgtool checkpoint", argv
+
+
+def test_an_output_where_no_folder_can_be_made_is_one_line(run_dir, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    fit = ["fit", "--model", "distmult", "--dataset", "nations"] + FAST
+    for argv, message in [(fit + ["--output", str(blocker)], f"the run folder {blocker} is a file, not a folder"),
+                          (fit + ["--output", str(blocker / "run")], f"cannot create the run folder {blocker / 'run'}: "),
+                          (["export", str(run_dir), "--output", str(blocker)],
+                           f"the export folder {blocker} is a file, not a folder"),
+                          (["export", str(run_dir), "--output", str(blocker / "x")],
+                           f"cannot create the export folder {blocker / 'x'}: ")]:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"kgtool: error: {message}") and "\n" not in err, err
+    assert blocker.read_text() == "mine"
 
 
 def test_unknown_model_is_rejected_by_the_parser(capsys):

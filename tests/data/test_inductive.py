@@ -83,3 +83,48 @@ def test_semi_inductive_split_saves_and_reads_its_support(tmp_path):
     assert len(saved.all_triples()) == sum(len(x) for x in saved.splits.values())
     with pytest.raises(DataError, match="at least 1 support"):
         semi_inductive_split(dataset, support=0)
+
+
+@pytest.mark.parametrize("fraction, support, message", [
+    (0.01, 0, r"fraction=0.01 of 60 entities holds out 1; .* at least 0.0333"),
+    (0.97, 0, r"fraction=0.97 leaves no training triple between the 2 seen entities"),
+    (0.2, 1000, r"support=1000 leaves no valid triple about a held-out entity: its 6 held-out entities have at most "
+                r"\d+ triples with seen entities; use a support below \d+"),
+])
+def test_splits_that_measure_nothing_are_refused_with_the_numbers(tmp_path, fraction, support, message):
+    dataset = random_dataset(num_entities=60, num_triples=600)
+    with pytest.raises(DataError, match=message):
+        saved_inductive_split(dataset, tmp_path / "split", fraction=fraction, support=support)
+    assert not (tmp_path / "split").exists()
+    saved_inductive_split(dataset, tmp_path / "split", fraction=0.2, support=support and 2)  # a retry there works
+
+
+def test_a_failed_write_leaves_no_partial_split(tmp_path, monkeypatch):
+    import kgtool.data.inductive as inductive
+
+    dataset, write_folder = random_dataset(num_entities=60, num_triples=600), inductive.write_folder
+
+    def write_then_fail(split, folder):
+        write_folder(split, folder)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(inductive, "write_folder", write_then_fail)
+    with pytest.raises(DataError, match="cannot write the split to .*split: No space left on device"):
+        saved_inductive_split(dataset, tmp_path / "split", fraction=0.2)
+    assert list(tmp_path.iterdir()) == []  # neither the split nor its staging folder
+    monkeypatch.undo()
+    (tmp_path / "split").mkdir()  # an empty folder is replaced; one holding other files is not
+    assert saved_inductive_split(dataset, tmp_path / "split", fraction=0.2).entities == dataset.entities
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match="other: it exists and holds other files"):
+        saved_inductive_split(dataset, tmp_path / "other", fraction=0.2)
+    assert [p.name for p in (tmp_path / "other").iterdir()] == ["notes.txt"]
+
+
+def test_a_seed_torch_cannot_take_is_a_config_error(tmp_path):
+    from kgtool.errors import ConfigError
+
+    dataset = random_dataset(num_entities=60, num_triples=600)
+    with pytest.raises(ConfigError, match=r"seed must be in \[0, 2\*\*64 - 1\].*got 100000000000000000000000"):
+        saved_inductive_split(dataset, tmp_path / "split", fraction=0.2, seed=10**23)

@@ -1,9 +1,11 @@
 """Relation patterns on a hand-made graph: each planted pattern at confidence 1, nothing else."""
 
+import pytest
 import torch
 
 from kgtool.data.kg import KGDataset
 from kgtool.data.patterns import relation_patterns
+from kgtool.errors import ConfigError
 
 
 def planted_graph() -> KGDataset:
@@ -49,3 +51,10 @@ def test_support_and_confidence_count_distinct_pairs():
         {"body": ["born_in", "city_in"], "head": "nationality", "support": 9, "confidence": 0.75}]
     assert relation_patterns(removed, d.num_entities, d.relations, min_support=10)["compositions"] == []
     assert relation_patterns(removed, d.num_entities, d.relations, min_support=1, min_confidence=0.8)["compositions"] == []
+
+
+@pytest.mark.parametrize("min_support, min_confidence", [(0, 0.5), (-5, 0.5), (1, 2.0), (1, -0.1), (1, float("nan"))])
+def test_thresholds_that_would_give_nan_or_nothing_are_refused(min_support, min_confidence):
+    with pytest.raises(ConfigError, match=f"got min_support={min_support}, min_confidence={min_confidence}"):
+        graph = planted_graph()
+        relation_patterns(graph.train, graph.num_entities, graph.relations, min_support, min_confidence)

@@ -74,3 +74,9 @@ def test_too_few_triples_is_a_clear_error(tmp_path, capsys):
     source.write_text("a\tr\tb\nc\ts\td\n")
     assert main(["split", str(source), "--output", str(tmp_path / "out")]) == 2
     assert "too few triples for a valid split" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", [-1, 10**23])
+def test_a_seed_torch_cannot_take_is_named(seed):
+    with pytest.raises(ConfigError, match=rf"seed must be in \[0, 2\*\*64 - 1\], the seeds torch takes; got {seed}"):
+        split_triples(skewed_triples(), seed=seed)
