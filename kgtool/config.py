@@ -75,6 +75,9 @@ class GNNConfig:
 class DataConfig:
     dataset: str = "umls"  # a registered name (`kgtool datasets`) or a folder with train/valid/test files
     data_dir: Optional[str] = None  # where named datasets' files lie; default: $KGTOOL_DATA, else download
+    # KGE: keep each distinct triple once, in its first split (train, valid, test); else duplicates
+    # (repeats, valid/test triples also in train) are only counted in the dataset summary
+    drop_duplicates: bool = False
 
 
 @dataclass
@@ -320,6 +323,8 @@ class Config:
             raise ConfigError("gnn.sampler=saint supports gnn.task=node only")
         if t.sparse and t.weight_decay:
             raise ConfigError("training.sparse does not work with training.weight_decay; use training.regularizer")
+        if self.model.name in GNN_MODELS and self.data.drop_duplicates:
+            raise ConfigError(f"data.drop_duplicates applies to knowledge-graph triples; {self.model.name} is a GNN")
         if self.model.name in GNN_MODELS:
             kge_only = ["filter_negatives", "fused_negatives", "shared_negatives", "reciprocal", "subsampling", "sparse",
                         "compile"]

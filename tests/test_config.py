@@ -190,6 +190,7 @@ def test_batch_size_takes_effect_for_full_graph_gnns(tmp_path, monkeypatch):
     (["model.name=gcn", "training.filter_negatives=true"], "training.filter_negatives applies to KGE models"),
     (["model.name=sage", "training.reciprocal=true"], "training.reciprocal applies to KGE models"),
     (["model.name=gat", "gnn.jk=cat", "gnn.output_heads=2"], "gnn.jk replaces"),
+    (["model.name=gcn", "data.drop_duplicates=true"], "data.drop_duplicates applies to knowledge-graph triples"),
 ])
 def test_gnn_options_that_would_be_ignored_are_refused(assignments, message):
     with pytest.raises(ConfigError, match=message):

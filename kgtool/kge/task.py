@@ -50,7 +50,9 @@ class KGETask:
     def from_config(cls, config: Config, dataset: KGDataset | None = None) -> "KGETask":
         from kgtool.data.registry import load_kg
 
-        return cls(config, dataset if dataset is not None else load_kg(config.data.dataset, config.data.data_dir))
+        if dataset is None:
+            dataset = load_kg(config.data.dataset, config.data.data_dir)
+        return cls(config, dataset.without_duplicates() if config.data.drop_duplicates else dataset)
 
     @cached_property
     def objective(self) -> Objective:
