@@ -361,7 +361,8 @@ class Config:
         _choice("relational.encoder", g.encoder, RELATIONAL_ENCODERS)
         _choice("relational.composition", g.composition, COMPOSITIONS)
         for name, value in [("relational.layers", g.layers), ("relational.width", g.width),
-                            ("relational.num_bases", g.num_bases or 1), ("relational.num_blocks", g.num_blocks or 1)]:
+                            ("relational.num_bases", 1 if g.num_bases is None else g.num_bases),
+                            ("relational.num_blocks", 1 if g.num_blocks is None else g.num_blocks)]:
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {quoted(value)}")
         for name, value in [("relational.dropout", g.dropout), ("relational.entity_dropout", g.entity_dropout)]:
@@ -587,14 +588,14 @@ def _locate(key: str, values: dict) -> tuple[str, str]:
     if "." in key:
         section_name, _, leaf = key.partition(".")
         if section_name not in values:
-            raise ConfigError(f"--set {key}: unknown section '{section_name}' (known: {', '.join(values)})")
+            raise ConfigError(f"--set {quoted(key)}: unknown section {quoted(section_name)} (known: {', '.join(values)})")
         if leaf not in values[section_name]:
-            raise ConfigError(f"--set {key}: unknown key '{leaf}' in section '{section_name}'")
+            raise ConfigError(f"--set {quoted(key)}: unknown key {quoted(leaf)} in section '{section_name}'")
         return section_name, leaf
     owners = [name for name, section in values.items() if key in section]
     if len(owners) != 1:
         reason = "unknown key" if not owners else f"ambiguous key (in {', '.join(owners)})"
-        raise ConfigError(f"--set {key}: {reason}; write it as section.key")
+        raise ConfigError(f"--set {quoted(key)}: {reason}; write it as section.key")
     return owners[0], key
 
 

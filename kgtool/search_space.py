@@ -153,7 +153,7 @@ def _parameter(spec: dict, kind: type, where: str) -> Range | Choice:
 def _expect_keys(spec: dict, allowed: set, where: str) -> None:
     unknown = spec.keys() - allowed
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} "
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(quoted(field) for field in sorted(map(str, unknown)))} "
                           f"(known: {', '.join(sorted(allowed))})")
 
 

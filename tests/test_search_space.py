@@ -52,7 +52,7 @@ def test_sampled_values_become_the_trial_config():
     ({"training.lr": {"type": "float", "low": 1e-4, "high": "inf"}}, "must be a finite number"),
     ({"training.lr": {"type": "float", "low": 1e-4}}, "training.lr: a range needs low and high (missing high)"),
     ({"training.lr": {"low": 1e-4, "high": 1}}, "training.lr: expected {type: float|int"),
-    ({"training.lr": {"type": "float", "low": 1e-4, "high": 1, "step": 2}}, "training.lr: unknown field(s) step"),
+    ({"training.lr": {"type": "float", "low": 1e-4, "high": 1, "step": 2}}, "training.lr: unknown field(s) 'step'"),
     ({"training.optimizer": {"choices": []}}, "training.optimizer: choices must be a non-empty list"),
     ({"training.optimizer": {"choices": ["adam", "adamw"]}}, "training.optimizer: the value 'adamw' is refused"),
     ({"training.sparse": "yes"}, "training.sparse must be bool"),
