@@ -399,8 +399,7 @@ class Config:
         except ValueError as error:
             raise ConfigError(f"relational.{error}") from None
         if hops != g.layers:
-            raise ConfigError(f"relational.fanout={quoted(g.fanout)} has {hops} hops but "
-                              f"relational.layers={quoted(g.layers)}; "
+            raise ConfigError(f"relational.fanout={g.fanout} has {hops} hops but relational.layers={g.layers}; "
                               f"give one fanout per layer")
         if g.encoder == "lte":
             raise ConfigError("relational.fanout samples neighbourhoods; relational.encoder=lte passes no messages")
