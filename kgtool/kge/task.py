@@ -48,11 +48,12 @@ class KGETask:
 
     @classmethod
     def from_config(cls, config: Config, dataset: KGDataset | None = None) -> "KGETask":
+        from kgtool.data.convert import as_trained
         from kgtool.data.registry import load_kg
 
         if dataset is None:
             dataset = load_kg(config.data.dataset, config.data.data_dir)
-        return cls(config, dataset.without_duplicates() if config.data.drop_duplicates else dataset)
+        return cls(config, as_trained(dataset, config))
 
     @cached_property
     def objective(self) -> Objective:
