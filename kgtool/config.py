@@ -2,7 +2,7 @@
 
 A run is "these defaults + a small YAML of overrides + ``--set section.key=value`` overrides".
 The resolved config is written beside each checkpoint, so any run can be reproduced or resumed.
-YAML is read with ``yaml.safe_load`` only.
+YAML is read with ``yaml.SafeLoader`` only, anchors and aliases refused (:class:`ConfigLoader`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any, Optional
 
 import yaml
 
-from kgtool.errors import ConfigError
+from kgtool.errors import ConfigError, quoted
 
 KGE_MODELS = ("transe", "distmult", "complex", "rotate")
 GNN_MODELS = ("gcn", "gat", "sage")
@@ -80,6 +81,9 @@ class GNNConfig:
 class DataConfig:
     dataset: str = "umls"  # a registered name (`kgtool datasets`) or a folder with train/valid/test files
     data_dir: Optional[str] = None  # where named datasets' files lie; default: $KGTOOL_DATA, else download
+    # KGE: keep each distinct triple once, in its first split (train, valid, test); else duplicates
+    # (repeats, valid/test triples also in train) are only counted in the dataset summary
+    drop_duplicates: bool = False
 
 
 @dataclass
@@ -273,15 +277,15 @@ class Config:
                             ("gnn.output_heads", g.output_heads), ("gnn.walk_length", g.walk_length),
                             ("gnn.saint_subgraphs", g.saint_subgraphs), ("gnn.link_negatives", g.link_negatives)]:
             if value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}")
+                raise ConfigError(f"{name} must be at least 1, got {quoted(value)}")
         if t.batch_size is not None and t.batch_size < 1:
-            raise ConfigError(f"training.batch_size must be at least 1, got {t.batch_size}")
+            raise ConfigError(f"training.batch_size must be at least 1, got {quoted(t.batch_size)}")
         if m.init_scale is not None and not 0 < m.init_scale <= FLOAT32_MAX:
             raise ConfigError(f"model.init_scale must be positive and at most {FLOAT32_MAX:.4g} (float32), "
-                              f"got {m.init_scale}")
+                              f"got {quoted(m.init_scale)}")
         if not 0 <= m.margin <= FLOAT32_MAX:
             raise ConfigError(f"model.margin (γ of the score γ - distance) must be in [0, {FLOAT32_MAX:.4g}] "
-                              f"(float32), got {m.margin}")
+                              f"(float32), got {quoted(m.margin)}")
         check_seed("training.seed", t.seed)
         positive = [("training.lr", t.lr), ("training.loss_margin", t.loss_margin), ("training.lr_gamma", t.lr_gamma)]
         non_negative = [("training.weight_decay", t.weight_decay), ("training.regularizer_weight", t.regularizer_weight),
@@ -289,16 +293,16 @@ class Config:
                         ("training.patience", t.patience)]
         for name, value in positive:
             if value <= 0:
-                raise ConfigError(f"{name} must be positive, got {value}")
+                raise ConfigError(f"{name} must be positive, got {quoted(value)}")
         for name, value in non_negative:
             if value < 0:
-                raise ConfigError(f"{name} must not be negative, got {value}")
+                raise ConfigError(f"{name} must not be negative, got {quoted(value)}")
         for name, value in [("training.label_smoothing", t.label_smoothing), ("gnn.dropout", g.dropout)]:
             if not 0 <= value < 1:
-                raise ConfigError(f"{name} must be in [0, 1), got {value}")
+                raise ConfigError(f"{name} must be in [0, 1), got {quoted(value)}")
         for name, value in [("gnn.val_ratio", g.val_ratio), ("gnn.test_ratio", g.test_ratio)]:
             if not 0 < value < 1:
-                raise ConfigError(f"{name} must be in (0, 1): validation and testing need edges, got {value}")
+                raise ConfigError(f"{name} must be in (0, 1): validation and testing need edges, got {quoted(value)}")
         if g.val_ratio + g.test_ratio >= 1:
             raise ConfigError(f"gnn.val_ratio + gnn.test_ratio must leave training edges, got "
                               f"{g.val_ratio} + {g.test_ratio}")
@@ -332,6 +336,8 @@ class Config:
             raise ConfigError("gnn.sampler=saint supports gnn.task=node only")
         if t.sparse and t.weight_decay:
             raise ConfigError("training.sparse does not work with training.weight_decay; use training.regularizer")
+        if self.model.name in GNN_MODELS and self.data.drop_duplicates:
+            raise ConfigError(f"data.drop_duplicates applies to knowledge-graph triples; {self.model.name} is a GNN")
         if self.model.name in GNN_MODELS:
             kge_only = ["filter_negatives", "fused_negatives", "shared_negatives", "reciprocal", "subsampling", "sparse",
                         "compile"]
@@ -349,9 +355,10 @@ class Config:
         for name, value in [("encoders.max_tokens", e.max_tokens), ("encoders.max_vocab", e.max_vocab),
                             ("encoders.dim", e.dim), ("encoders.layers", e.layers)]:
             if value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}")
+                raise ConfigError(f"{name} must be at least 1, got {quoted(value)}")
         if e.char_ngrams < 0:
-            raise ConfigError(f"encoders.char_ngrams must be 0 (words only) or an n-gram length, got {e.char_ngrams}")
+            raise ConfigError(f"encoders.char_ngrams must be 0 (words only) or an n-gram length, "
+                              f"got {quoted(e.char_ngrams)}")
         for path, encoder in [("text", "text_encoder"), ("images", "image_encoder")]:
             if getattr(e, path) is not None and getattr(e, encoder) == "none":
                 raise ConfigError(f"encoders.{path} is set but encoders.{encoder} is none; choose an encoder")
@@ -368,10 +375,10 @@ class Config:
         for name, value in [("relational.layers", g.layers), ("relational.width", g.width),
                             ("relational.num_bases", g.num_bases), ("relational.num_blocks", g.num_blocks)]:
             if value is not None and value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}")
+                raise ConfigError(f"{name} must be at least 1, got {quoted(value)}")
         for name, value in [("relational.dropout", g.dropout), ("relational.entity_dropout", g.entity_dropout)]:
             if not 0 <= value < 1:
-                raise ConfigError(f"{name} must be in [0, 1), got {value}")
+                raise ConfigError(f"{name} must be in [0, 1), got {quoted(value)}")
         if g.encoder == "none":
             return
         if m.name in GNN_MODELS:
@@ -392,8 +399,9 @@ class Config:
             self._validate_relational_fanout()
         entity_width = m.dim * (2 if m.name in ("complex", "rotate") else 1)
         if g.num_blocks is not None and (g.width % g.num_blocks or entity_width % g.num_blocks):
-            raise ConfigError(f"relational.num_blocks={g.num_blocks} must divide relational.width={g.width} and the "
-                              f"entity width of {m.name} with model.dim={m.dim} ({entity_width})")
+            raise ConfigError(f"relational.num_blocks={quoted(g.num_blocks)} must divide "
+                              f"relational.width={quoted(g.width)} and the "
+                              f"entity width of {m.name} with model.dim={quoted(m.dim)} ({quoted(entity_width)})")
 
     def _validate_relational_fanout(self) -> None:
         g = self.relational
@@ -420,18 +428,51 @@ class Config:
         return resolve_config(read_yaml(path), source=str(path))
 
 
-def read_yaml(path: str | Path) -> dict:
-    """The mapping in a YAML file (safe-loaded); errors name the file."""
-    path = Path(path)
+class RefusedAlias(yaml.MarkedYAMLError):
+    """A YAML anchor or alias in a config, which :class:`ConfigLoader` refuses."""
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` without anchors and aliases (``&name``, ``*name``): 300 bytes of nested
+    aliases (a "billion laughs") expand to gigabytes, and no config needs them."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise RefusedAlias(problem="YAML anchors and aliases (&name, *name) are not allowed in configs; "
+                                       "write the value out", problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """``text`` read by :class:`ConfigLoader`; any problem is a one-line ConfigError starting with
+    ``where`` and the line and column at fault."""
     try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except OSError as error:
-        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+        return yaml.load(text, Loader=ConfigLoader)
     except yaml.YAMLError as error:  # its text spans lines; the message names the place in one
         mark = getattr(error, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else str(path)
+        if mark is not None:
+            where = f"{where}, line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+        if not isinstance(error, RefusedAlias):
+            problem = f"not valid YAML: {problem}"
+        raise ConfigError(f"{where}: {problem}") from None
+    except ValueError as error:  # a YAML scalar Python refuses: a date 2024-13-01, an int of 5000 digits
+        raise ConfigError(f"{where}: a value YAML cannot read: {str(error).partition(';')[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: YAML nested too deeply") from None
+
+
+def read_yaml(path: str | Path) -> dict:
+    """The mapping in a YAML file (read by :class:`ConfigLoader`); errors name the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    values = parse_yaml(text, str(path)) or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
     return values
@@ -460,9 +501,10 @@ def assignments_as_dict(assignments: list[str]) -> dict:
     for assignment in assignments:
         key, sep, raw = assignment.partition("=")
         if not sep or not key:
-            raise ConfigError(f"--set '{assignment}': expected key=value")
+            raise ConfigError(f"--set {quoted(assignment)}: expected key=value")
         section_name, leaf = _locate(key.strip(), known)
-        values.setdefault(section_name, {})[leaf] = yaml.safe_load(raw) if raw.strip() else None
+        value = parse_yaml(raw, f"--set {quoted(assignment)}") if raw.strip() else None
+        values.setdefault(section_name, {})[leaf] = value
     return values
 
 
@@ -477,7 +519,7 @@ def merge(base: dict, top: dict) -> dict:
 def _section(config: Config, name: str, source: str):
     if name not in {f.name for f in dataclasses.fields(config)}:
         known = ", ".join(f.name for f in dataclasses.fields(config))
-        raise ConfigError(f"{source}: unknown section '{name}' (known: {known})")
+        raise ConfigError(f"{source}: unknown section {quoted(name)} (known: {known})")
     return getattr(config, name)
 
 
@@ -495,7 +537,7 @@ def _assign(section, section_name: str, key: str, value: Any, source: str) -> No
     hints = typing.get_type_hints(type(section))
     if key not in hints:
         known = ", ".join(hints)
-        raise ConfigError(f"{source}: unknown key '{section_name}.{key}' (known: {known})")
+        raise ConfigError(f"{source}: unknown key {quoted(f'{section_name}.{key}')} (known: {known})")
     setattr(section, key, coerce_value(value, hints[key], f"{source}: {section_name}.{key}"))
 
 
@@ -521,16 +563,20 @@ def coerce_value(value: Any, annotation: Any, where: str) -> Any:
         if kind in (int, float) and not isinstance(value, bool):
             number = _number(value)
             if kind is float and number is not None:
-                if not math.isfinite(number):
-                    raise ConfigError(f"{where} must be a finite number, got {value!r}: every loss and score "
+                if abs(number) > _LARGEST_FLOAT or not math.isfinite(number):
+                    raise ConfigError(f"{where} must be a finite number, got {quoted(value)}: every loss and score "
                                       f"it enters would become nan or inf")
                 return float(number)
-            if kind is int and number is not None and math.isfinite(number) and number == int(number):
+            if kind is int and (isinstance(number, int) or (number is not None and math.isfinite(number)
+                                                            and number.is_integer())):
                 return int(number)
         if kind is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
     names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
-    raise ConfigError(f"{where} must be {names}, got {value!r}")
+    raise ConfigError(f"{where} must be {names}, got {quoted(value)}")
+
+
+_LARGEST_FLOAT = sys.float_info.max  # an int above it (a YAML 1 followed by 400 zeros) is no float
 
 
 def _number(value: Any) -> int | float | None:
@@ -552,14 +598,14 @@ def _locate(key: str, values: dict) -> tuple[str, str]:
     if "." in key:
         section_name, _, leaf = key.partition(".")
         if section_name not in values:
-            raise ConfigError(f"--set {key}: unknown section '{section_name}' (known: {', '.join(values)})")
+            raise ConfigError(f"--set {quoted(key)}: unknown section {quoted(section_name)} (known: {', '.join(values)})")
         if leaf not in values[section_name]:
-            raise ConfigError(f"--set {key}: unknown key '{leaf}' in section '{section_name}'")
+            raise ConfigError(f"--set {quoted(key)}: unknown key {quoted(leaf)} in section '{section_name}'")
         return section_name, leaf
     owners = [name for name, section in values.items() if key in section]
     if len(owners) != 1:
         reason = "unknown key" if not owners else f"ambiguous key (in {', '.join(owners)})"
-        raise ConfigError(f"--set {key}: {reason}; write it as section.key")
+        raise ConfigError(f"--set {quoted(key)}: {reason}; write it as section.key")
     return owners[0], key
 
 
@@ -568,9 +614,9 @@ def parse_fanout(text: str) -> list[int]:
     try:
         fanout = [int(part) for part in text.split(",")]
     except ValueError:
-        raise ValueError(f"fanout '{text}' must be comma-separated integers, e.g. 15,10") from None
+        raise ValueError(f"fanout {quoted(text)} must be comma-separated integers, e.g. 15,10") from None
     if any(k == 0 or k < -1 for k in fanout):
-        raise ValueError(f"fanout '{text}': each entry must be positive or -1 (all neighbours)")
+        raise ValueError(f"fanout {quoted(text)}: each entry must be positive or -1 (all neighbours)")
     return fanout
 
 
@@ -582,4 +628,4 @@ def check_seed(name: str, seed: int) -> None:
 
 def _choice(name: str, value: Any, allowed: tuple) -> None:
     if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {quoted(value)}")

@@ -5,6 +5,19 @@ is a :class:`KGToolError` whose message names the thing and the place at fault. 
 the message on one line and exits non-zero; library users can catch the family.
 """
 
+from typing import Any
+
+QUOTE_LIMIT = 200  # characters of a value an error message quotes: a hostile value must not make a 39 MB line
+
+
+def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` for an error message, cut to about ``limit`` characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4300 digits refuses to print (sys.get_int_max_str_digits)
+        text = f"<{type(value).__name__} too long to print>"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
 
 class KGToolError(Exception):
     """Base class of all errors kgtool raises on purpose."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from kgtool.config import GNN_MODELS, Config
+from kgtool.data.convert import as_trained
 from kgtool.data.fingerprint import GRAPH_TENSORS, dataset_fingerprint
 from kgtool.data.kg import KGDataset
 from kgtool.errors import CheckpointError
@@ -64,7 +65,7 @@ def recorded_dataset(folder: RunFolder, config: Config, dataset=None, dataset_na
             dataset = _load_stored(folder.path / stored, config, record.get("name"))
         else:
             dataset = _load(config)
-    found = dataset_fingerprint(dataset)
+    found = dataset_fingerprint(as_trained(dataset, config))
     if found != record["fingerprint"]:
         where = "the dataset given" if dataset_name is None and data_dir is None else "the dataset re-pointed to"
         raise CheckpointError(

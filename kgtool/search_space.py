@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kgtool.config import Config, coerce_value, merge, read_yaml
-from kgtool.errors import ConfigError
+from kgtool.errors import ConfigError, quoted
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class SearchSpace:
                     Config.from_dict(merge(base, nested({key: value})), source=source, validate=False).validate_values()
                 except ConfigError as error:
                     reason = str(error).removeprefix(f"{source}: ")
-                    raise ConfigError(f"{source}: {key}: the value {value!r} is refused: {reason}") from None
+                    raise ConfigError(f"{source}: {key}: the value {quoted(value)} is refused: {reason}") from None
 
     def searched_as_dict(self) -> dict:
         """The searched keys' ranges and choices, JSON-able (kept with a study to recognise its space)."""
@@ -121,13 +121,14 @@ def _parameter(spec: dict, kind: type, where: str) -> Range | Choice:
         _expect_keys(spec, {"choices"}, where)
         choices = spec["choices"]
         if not isinstance(choices, list) or not choices:
-            raise ConfigError(f"{where}: choices must be a non-empty list, got {choices!r}")
+            raise ConfigError(f"{where}: choices must be a non-empty list, got {quoted(choices)}")
         if any(not isinstance(choice, (str, int, float, bool, type(None))) for choice in choices):
-            raise ConfigError(f"{where}: choices must be plain values (numbers, strings, booleans), got {choices!r}")
+            raise ConfigError(f"{where}: choices must be plain values (numbers, strings, booleans), "
+                              f"got {quoted(choices)}")
         return Choice([_typed(choice, kind, where) for choice in choices])
     if spec.get("type") not in ("float", "int"):
         raise ConfigError(f"{where}: expected {{type: float|int, low: .., high: .., log: ..}}, {{choices: [..]}} "
-                          f"or a fixed value; got {spec!r}")
+                          f"or a fixed value; got {quoted(spec)}")
     _expect_keys(spec, {"type", "low", "high", "log"}, where)
     number = float if spec["type"] == "float" else int
     if kind is not float and number is not kind:
@@ -137,21 +138,22 @@ def _parameter(spec: dict, kind: type, where: str) -> Range | Choice:
         raise ConfigError(f"{where}: a range needs low and high (missing {', '.join(sorted(missing))})")
     low, high = (_typed(spec[end], number, f"{where}: {end}") for end in ("low", "high"))
     if any(isinstance(end, bool) or not isinstance(end, (int, float)) for end in (low, high)):
-        raise ConfigError(f"{where}: low and high must be numbers, got low={spec['low']!r}, high={spec['high']!r}")
+        raise ConfigError(f"{where}: low and high must be numbers, "
+                          f"got low={quoted(spec['low'])}, high={quoted(spec['high'])}")
     log = spec.get("log", False)
     if not isinstance(log, bool):
-        raise ConfigError(f"{where}: log must be true or false, got {log!r}")
+        raise ConfigError(f"{where}: log must be true or false, got {quoted(log)}")
     if not low < high:
-        raise ConfigError(f"{where}: low must be below high, got low={low!r}, high={high!r}")
+        raise ConfigError(f"{where}: low must be below high, got low={quoted(low)}, high={quoted(high)}")
     if log and low <= 0:
-        raise ConfigError(f"{where}: a log range needs low > 0, got low={low!r}")
+        raise ConfigError(f"{where}: a log range needs low > 0, got low={quoted(low)}")
     return Range(low, high, log, integer=number is int)
 
 
 def _expect_keys(spec: dict, allowed: set, where: str) -> None:
     unknown = spec.keys() - allowed
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} "
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(quoted(field) for field in sorted(map(str, unknown)))} "
                           f"(known: {', '.join(sorted(allowed))})")
 
 
@@ -160,11 +162,11 @@ def _field_type(key: str, source: str) -> type:
     section_name, _, leaf = str(key).partition(".")
     sections = {f.name: f.type for f in dataclasses.fields(Config)}
     if section_name not in sections or not leaf:
-        raise ConfigError(f"{source}: unknown key '{key}'; write config keys as section.key "
+        raise ConfigError(f"{source}: unknown key {quoted(key)}; write config keys as section.key "
                           f"(sections: {', '.join(sections)})")
     hints = typing.get_type_hints(type(getattr(Config(), section_name)))
     if leaf not in hints:
-        raise ConfigError(f"{source}: unknown key '{key}' (keys of {section_name}: {', '.join(hints)})")
+        raise ConfigError(f"{source}: unknown key {quoted(key)} (keys of {section_name}: {', '.join(hints)})")
     hint = hints[leaf]
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         hint = next(option for option in typing.get_args(hint) if option is not type(None))

@@ -44,6 +44,15 @@ def tiny_dataset() -> KGDataset:
     return random_dataset()
 
 
+def alias_bomb(depth: int) -> str:
+    """A YAML flow list of nested anchors whose aliases expand to ``9**depth`` strings (a "billion
+    laughs"): 300 bytes at depth 7 printed as a 39 MB error line before configs refused aliases."""
+    names = [chr(ord("a") + i) for i in range(depth)]
+    layers = ["&a [" + ", ".join(["lol"] * 9) + "]"]
+    layers += [f"&{name} [" + ", ".join([f"*{previous}"] * 9) + "]" for previous, name in zip(names, names[1:])]
+    return "[" + ", ".join(layers) + "]"
+
+
 def small_config(**sections) -> Config:
     """A config that trains in a second or two on UMLS; ``sections``: {"training": {...}}."""
     values = {"model": {"dim": 16}, "training": {"epochs": 2, "eval_every": 1, "batch_size": 256,

@@ -68,6 +68,36 @@ def test_yaml_is_safe_loaded(tmp_path):
         Config.load(path)
 
 
+def test_yaml_aliases_are_refused_naming_the_file_and_line(tmp_path, capsys):
+    from kgtool.cli.main import main
+    from tests.conftest import alias_bomb
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(f"training:\n  lr: 0.1\nmodel:\n  name: {alias_bomb(7)}\n")
+    with pytest.raises(ConfigError, match=rf"^{path}, line 4, column 10: YAML anchors and aliases \(&name, \*name\) "
+                                          r"are not allowed in configs; write the value out$"):
+        Config.load(path)
+    assert main(["fit", "--config", str(path), "--output", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"kgtool: error: {path}, line 4") and len(err) < 300 and not (tmp_path / "run").exists()
+    with pytest.raises(ConfigError, match="anchors and aliases"):
+        Config().override([f"model.name={alias_bomb(7)}"])
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("model.name=" + "x" * 10_000, r"model.name must be one of .*; got 'xxxx.*x\.\.\. \(10,002 characters\)$"),
+    ("training.optimizer=[" + "1, " * 5000 + "]", r"must be str, got \[1, 1, .*\.\.\. \(15,000 characters\)$"),
+    ("training.lr=1" + "0" * 400, r"training.lr must be a finite number, got 1000.*\.\.\. \(401 characters\)"),
+    ("training.epochs=1" + "0" * 5000, r"a value YAML cannot read: Exceeds the limit \(4300 digits\)"),
+    ("data.dataset=2024-13-01", "a value YAML cannot read: month must be in 1..12"),
+    ("training.lr=[", "not valid YAML: expected the node content"),
+], ids=["long-string", "long-list", "huge-float", "huge-int", "bad-date", "bad-yaml"])
+def test_errors_quote_at_most_about_200_characters_of_a_value(assignment, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        Config().override([assignment])
+    assert len(str(error.value)) < 500
+
+
 def test_yaml_syntax_errors_are_one_line_naming_the_line(tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("training:\n  lr: 0.1\n epochs: [3\n")
@@ -210,6 +240,7 @@ def test_batch_size_takes_effect_for_full_graph_gnns(tmp_path, monkeypatch):
     (["model.name=gcn", "training.filter_negatives=true"], "training.filter_negatives applies to KGE models"),
     (["model.name=sage", "training.reciprocal=true"], "training.reciprocal applies to KGE models"),
     (["model.name=gat", "gnn.jk=cat", "gnn.output_heads=2"], "gnn.jk replaces"),
+    (["model.name=gcn", "data.drop_duplicates=true"], "data.drop_duplicates applies to knowledge-graph triples"),
 ])
 def test_gnn_options_that_would_be_ignored_are_refused(assignments, message):
     with pytest.raises(ConfigError, match=message):

@@ -104,6 +104,13 @@ def test_query_files_name_the_line_at_fault(run, tmp_path):
         read_queries(good, asked=False)
 
 
+def test_query_files_from_other_tools_read_as_written(tmp_path):
+    """A byte-order mark, a header line and padded fields (a spreadsheet's export) read as the queries."""
+    path = tmp_path / "queries.tsv"
+    path.write_text("\ufeffhead\trelation\ttail\r\n e1 \tr0\t ?\r\n", encoding="utf-8")
+    assert read_queries(path) == [Query("e1", "r0", None, f"{path}:2")]
+
+
 def test_a_file_of_test_triples_ranks_as_the_test_split_and_counts_unknown_ones(run, tmp_path):
     d = run.dataset
     lines = [f"{d.entities[h]}\t{d.relations[r]}\t{d.entities[t]}\n" for h, r, t in d.test.tolist()]

@@ -102,3 +102,18 @@ def test_fingerprints_ignore_file_form_and_see_one_changed_triple(tmp_path):
     lines = (plain / "valid.txt").read_text().splitlines(keepends=True)
     (plain / "valid.txt").write_text("".join(lines[1:]))
     assert dataset_fingerprint(load_folder(plain)) != dataset_fingerprint(load_kg("nations"))
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_a_run_that_dropped_duplicates_loads_on_its_own_files(tmp_path, in_memory):
+    """The run records the fingerprint of the data it trained on, duplicates dropped; loading
+    drops them the same way before comparing."""
+    folder = copy_of_nations(tmp_path / "nations")
+    with open(folder / "test.txt", "a") as test:
+        test.write((folder / "train.txt").read_text().splitlines(keepends=True)[0])  # a train triple again
+    config = small_config(data={"dataset": str(folder), "drop_duplicates": True}, training={"epochs": 1})
+    given = load_kg(str(folder)) if in_memory else None
+    run = kgtool.fit(config, output=tmp_path / "run", dataset=given)
+    assert len(run.dataset.test) == len(load_kg("nations").test)
+    loaded = kgtool.load(tmp_path / "run")
+    assert loaded.evaluate("test")["mrr"] == pytest.approx(run.metrics["test"]["mrr"])

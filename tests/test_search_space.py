@@ -52,7 +52,7 @@ def test_sampled_values_become_the_trial_config():
     ({"training.lr": {"type": "float", "low": 1e-4, "high": "inf"}}, "must be a finite number"),
     ({"training.lr": {"type": "float", "low": 1e-4}}, "training.lr: a range needs low and high (missing high)"),
     ({"training.lr": {"low": 1e-4, "high": 1}}, "training.lr: expected {type: float|int"),
-    ({"training.lr": {"type": "float", "low": 1e-4, "high": 1, "step": 2}}, "training.lr: unknown field(s) step"),
+    ({"training.lr": {"type": "float", "low": 1e-4, "high": 1, "step": 2}}, "training.lr: unknown field(s) 'step'"),
     ({"training.optimizer": {"choices": []}}, "training.optimizer: choices must be a non-empty list"),
     ({"training.optimizer": {"choices": ["adam", "adamw"]}}, "training.optimizer: the value 'adamw' is refused"),
     ({"training.sparse": "yes"}, "training.sparse must be bool"),
@@ -90,3 +90,27 @@ def test_a_space_whose_combinations_are_valid_only_together_is_accepted():
     space.check({"model": {"name": "distmult"}}, "space.yaml")
     with pytest.raises(ConfigError, match="training.lr: the value -1.0 is refused"):
         parse_space({"training.lr": {"type": "float", "low": -1, "high": 0.1}}).check({}, "space.yaml")
+
+
+def test_a_space_with_yaml_aliases_is_refused(tmp_path, capsys):
+    from kgtool.cli.main import main
+    from tests.conftest import alias_bomb
+
+    path = tmp_path / "space.yaml"
+    path.write_text(f"training.lr: {{type: float, low: 1e-4, high: 1e-1}}\nmodel.name: {alias_bomb(7)}\n")
+    with pytest.raises(ConfigError, match=rf"^{path}, line 2, column 14: YAML anchors and aliases"):
+        load_space(path)
+    argv = ["search", "--model", "distmult", "--dataset", "nations", "--space", str(path), "--trials", "1",
+            "--output", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"kgtool: error: {path}, line 2") and len(err) < 300
+
+
+def test_space_errors_quote_at_most_about_200_characters_of_a_value():
+    with pytest.raises(ConfigError, match=r"choices must be plain values .*\.\.\. \(\d+,\d+ characters\)$") as error:
+        parse_space({"model.name": {"choices": [[["lol"] * 9] * 9] * 9}})
+    assert len(str(error.value)) < 400
+    with pytest.raises(ConfigError, match=r"the value 'xxx.*\.\.\. \(5,002 characters\) is refused") as error:
+        parse_space({"training.optimizer": {"choices": ["x" * 5000]}}).check(BASE, "space.yaml")
+    assert len(str(error.value)) < 600  # the value, and the config's reason quoting it again

@@ -50,6 +50,14 @@ def as_dataset(obj, config: Config):
     return _as_kg(obj)
 
 
+def as_trained(dataset, config: Config):
+    """The data a task trains on: ``dataset`` itself or, with ``data.drop_duplicates``, each of its
+    triples once (:meth:`KGDataset.without_duplicates`). A run records this data's fingerprint."""
+    if config.data.drop_duplicates and isinstance(dataset, KGDataset):
+        return dataset.without_duplicates()
+    return dataset
+
+
 def _load_named(name: str, config: Config):
     if config.model.name in GNN_MODELS:
         from kgtool.data.graphs import load_graph

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import torch
@@ -90,13 +90,55 @@ class KGDataset:
 
     def unseen_entities(self) -> dict[str, int]:
         """How many entities of each non-train split never occur in train."""
-        seen = self.trained_entities()
-        counts = {}
-        for split in SPLITS[1:]:
-            used = torch.zeros(self.num_entities, dtype=torch.bool)
-            used[self.splits[split][:, [0, 2]].reshape(-1)] = True
-            counts[split] = int((used & ~seen).sum())
-        return counts
+        return self._unseen(self.num_entities, [0, 2])
+
+    def unseen_relations(self) -> dict[str, int]:
+        """How many relations of each non-train split never occur in train (no model learns them)."""
+        return self._unseen(self.num_relations, [1])
+
+    def _unseen(self, size: int, columns: list[int]) -> dict[str, int]:
+        """Per non-train split: how many ids of ``columns`` occur in it but not in train."""
+        def used(split: str) -> torch.Tensor:
+            flags = torch.zeros(size, dtype=torch.bool)
+            flags[self.splits[split][:, columns].reshape(-1)] = True
+            return flags
+
+        seen = used("train")
+        return {split: int((used(split) & ~seen).sum()) for split in SPLITS[1:]}
+
+    def first_occurrences(self) -> dict[str, torch.Tensor]:
+        """``{split: (n,) bool}``: the triple is not an earlier row of its split, nor in an earlier
+        split (in the order train, valid, test, support). False marks a duplicate: a repeat within
+        a split, or a valid/test triple the model trains on."""
+        names = list(self.splits)
+        triples = torch.cat([self.splits[s] for s in names])
+        # one int64 per triple (exact: num_entities² · num_relations < 2^63 for every known set)
+        codes = (triples[:, 0] * self.num_relations + triples[:, 1]) * self.num_entities + triples[:, 2]
+        distinct, inverse = torch.unique(codes, return_inverse=True)
+        rows = torch.arange(len(codes))
+        first = torch.full_like(distinct, len(codes)).scatter_reduce(0, inverse, rows, reduce="amin")
+        kept = torch.zeros(len(codes), dtype=torch.bool)
+        kept[first] = True
+        return dict(zip(names, kept.split([len(self.splits[s]) for s in names])))
+
+    def duplicate_triples(self) -> dict[str, int]:
+        """How many triples of each split are duplicates (see :meth:`first_occurrences`)."""
+        return {split: int((~first).sum()) for split, first in self.first_occurrences().items()}
+
+    def without_duplicates(self) -> "KGDataset":
+        """This dataset with each distinct triple kept once, at its first occurrence (see
+        :meth:`first_occurrences`); the vocabularies and ids stay as they are."""
+        kept = self.first_occurrences()
+        empty = [split for split in SPLITS if not kept[split].any()]
+        if empty:
+            raise DataError(f"{self.name}: split(s) {', '.join(empty)} hold only duplicates; nothing is left "
+                            "after dropping them")
+        protocol = self.ogb_protocol
+        if protocol is not None:  # its negatives are rows of valid/test: drop the same rows
+            protocol = replace(protocol, negatives={split: (head[kept[split]], tail[kept[split]])
+                                                    for split, (head, tail) in protocol.negatives.items()})
+        return replace(self, splits={split: triples[kept[split]] for split, triples in self.splits.items()},
+                       ogb_protocol=protocol)
 
     def entity_ids(self, labels: list[str]) -> torch.Tensor:
         """Ids of entity labels; an unknown label is a :class:`DataError` naming it."""
@@ -111,6 +153,15 @@ class KGDataset:
         text = (f"{self.name}: {self.num_entities:,} entities, {self.num_relations:,} relations, "
                 f"{sizes} train/valid/test triples; entities not in train: "
                 f"{unseen['valid']} in valid, {unseen['test']} in test")
+        unseen_relations = self.unseen_relations()
+        if any(unseen_relations.values()):
+            text += (f"; relations not in train: {unseen_relations['valid']} in valid, "
+                     f"{unseen_relations['test']} in test")
+        duplicates = {split: n for split, n in self.duplicate_triples().items() if n}
+        if duplicates:
+            text += (f"; duplicate triples (repeats, or valid/test triples also in train): "
+                     f"{', '.join(f'{n:,} in {split}' for split, n in duplicates.items())} "
+                     f"(data.drop_duplicates=true drops them)")
         if len(self.support):
             text += f"; {len(self.support):,} support triples (known at inference only)"
         if self.ogb_protocol is not None:

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 import random
 import zlib
 from pathlib import Path
 
 from kgtool.data.kg import SPLITS, SUPPORT, KGDataset
-from kgtool.errors import DataError
+from kgtool.errors import DataError, quoted
 
 TRIPLE_SUFFIXES = (".txt", ".tsv", ".txt.gz", ".tsv.gz")
+# first lines that name the columns of a triple file instead of holding a triple (lower-cased)
+TRIPLE_HEADERS = {("head", "relation", "tail"), ("head", "rel", "tail"), ("h", "r", "t"),
+                  ("subject", "predicate", "object"), ("s", "p", "o"), ("source", "relation", "target")}
 Triple = tuple[str, str, str]
+log = logging.getLogger("kgtool")
 
 
 def open_text(path: Path) -> io.TextIOBase:
-    """Open a text file, gunzipping ``.gz``; universal newlines make CRLF files read as LF."""
+    """Open a text file, gunzipping ``.gz``; universal newlines make CRLF files read as LF, and
+    ``utf-8-sig`` drops a byte-order mark (Windows editors write one), which would else start
+    the first name."""
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline=None)
-    return open(path, encoding="utf-8", newline=None)
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline=None)
+    return open(path, encoding="utf-8-sig", newline=None)
 
 
 def read_tsv(path: Path, columns: int) -> list[tuple[str, ...]]:
@@ -31,23 +38,39 @@ def read_tsv(path: Path, columns: int) -> list[tuple[str, ...]]:
 
 
 def read_numbered_tsv(path: Path, columns: int) -> list[tuple[int, tuple[str, ...]]]:
-    """:func:`read_tsv` with each row's line number (from 1), for errors that name the line."""
-    rows = []
+    """:func:`read_tsv` with each row's line number (from 1), for errors that name the line.
+
+    Whitespace around each field is stripped, so ``"paris "`` and ``"paris"`` are one entity (PyKEEN
+    strips whole lines; a name padded by accident is far likelier than one meant so); one warning
+    counts the names that changed. Inner spaces are kept. A first line that is an obvious header
+    (:data:`TRIPLE_HEADERS`, e.g. ``head<TAB>relation<TAB>tail``) is skipped with a warning.
+    """
+    rows, padded, first = [], set(), True
     try:
         with open_text(path) as lines:
             for number, line in enumerate(lines, start=1):
                 line = line.rstrip("\n")
                 if not line.strip():
                     continue
+                if first and columns == 3 and tuple(line.lower().split()) in TRIPLE_HEADERS:
+                    log.warning(f"{path}:{number}: skipped the header line {line.strip()!r}")
+                    first = False
+                    continue
+                first = False
                 fields = line.split("\t")
                 if len(fields) != columns:
                     raise DataError(f"{path}:{number}: expected {columns} tab-separated fields, "
                                     f"found {len(fields)}: {line[:80]!r}")
-                rows.append((number, tuple(fields)))
+                stripped = tuple(field.strip() for field in fields)
+                padded.update(field for field, kept in zip(fields, stripped) if field != kept)
+                rows.append((number, stripped))
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise DataError(f"cannot read {path}: {error}") from None
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    if padded:
+        log.warning(f"{path}: stripped the whitespace around {len(padded)} names (e.g. {quoted(min(padded))}), "
+                    f"so they match the same names without it")
     return rows
 
 

@@ -48,9 +48,12 @@ class KGETask:
 
     @classmethod
     def from_config(cls, config: Config, dataset: KGDataset | None = None) -> "KGETask":
+        from kgtool.data.convert import as_trained
         from kgtool.data.registry import load_kg
 
-        return cls(config, dataset if dataset is not None else load_kg(config.data.dataset, config.data.data_dir))
+        if dataset is None:
+            dataset = load_kg(config.data.dataset, config.data.data_dir)
+        return cls(config, as_trained(dataset, config))
 
     @cached_property
     def objective(self) -> Objective:

@@ -58,7 +58,7 @@ def test_datasets_lists_sizes(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["fit", "--set", "training.lr=abc"], "training.lr must be float"),
     (["fit", "--dataset", "/no/such/folder"], "neither a known name"),
-    (["fit", "--set", "bogus=1"], "--set bogus: unknown key"),
+    (["fit", "--set", "bogus=1"], "--set 'bogus': unknown key"),
     (["fit", "--resume"], "--resume needs --output"),
     (["evaluate", "/no/such/run"], "is not a run folder"),
 ])

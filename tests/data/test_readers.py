@@ -131,3 +131,48 @@ def test_named_datasets_from_data_dir(shared_data):
 def test_data_dir_without_the_dataset(tmp_path):
     with pytest.raises(DataError, match="no folder .*CoDEx-S"):
         load_kg("codex-s", str(tmp_path))
+
+
+def test_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    write_dataset(tmp_path)
+    (tmp_path / "train.txt").write_bytes("\ufeff".encode() + "\n".join(TRIPLES["train"]).encode() + b"\n")
+    write_split(tmp_path, "test", ["\ufeffb\ts\td"], suffix=".txt.gz")
+    (tmp_path / "test.txt").unlink()
+    dataset = load_folder(tmp_path)
+    assert not any(label.startswith("\ufeff") for label in dataset.entities)
+    assert dataset.num_entities == 6
+
+
+def test_whitespace_around_names_is_stripped_with_one_warning(tmp_path, caplog):
+    write_dataset(tmp_path)
+    write_split(tmp_path, "train", [*TRIPLES["train"], "a \t r\tb ", " c\ts\t a"])
+    with caplog.at_level("WARNING", logger="kgtool"):
+        dataset = load_folder(tmp_path)
+    assert dataset.num_entities == 6 and dataset.num_relations == 3  # "a " is "a", " r" is "r"
+    assert [r.message for r in caplog.records] == [
+        f"{tmp_path / 'train.txt'}: stripped the whitespace around 5 names (e.g. ' a'), "
+        "so they match the same names without it"]
+
+
+def test_inner_spaces_are_kept(tmp_path):
+    write_dataset(tmp_path)
+    write_split(tmp_path, "valid", ["new york\tlies in\tunited  states"])
+    dataset = load_folder(tmp_path)
+    assert {"new york", "united  states"} <= set(dataset.entities) and "lies in" in dataset.relations
+
+
+@pytest.mark.parametrize("header", ["head\trelation\ttail", "Head\tRelation\tTail", "head relation tail",
+                                    "subject\tpredicate\tobject", "h\tr\tt", "source\trelation\ttarget"])
+def test_an_obvious_header_line_is_skipped_with_a_warning(tmp_path, caplog, header):
+    write_dataset(tmp_path)
+    write_split(tmp_path, "train", ["", header, *TRIPLES["train"]])
+    with caplog.at_level("WARNING", logger="kgtool"):
+        dataset = load_folder(tmp_path)
+    assert len(dataset.train) == 4 and "head" not in dataset.entities and "h" not in dataset.entities
+    assert [r.message for r in caplog.records] == [f"{tmp_path / 'train.txt'}:2: skipped the header line {header!r}"]
+
+
+def test_a_header_like_line_after_the_first_is_a_triple(tmp_path):
+    write_dataset(tmp_path)
+    write_split(tmp_path, "train", [*TRIPLES["train"], "h\tr\tt"])
+    assert len(load_folder(tmp_path).train) == 5

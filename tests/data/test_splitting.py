@@ -80,3 +80,13 @@ def test_too_few_triples_is_a_clear_error(tmp_path, capsys):
 def test_a_seed_torch_cannot_take_is_named(seed):
     with pytest.raises(ConfigError, match=rf"seed must be in \[0, 2\*\*64 - 1\], the seeds torch takes; got {seed}"):
         split_triples(skewed_triples(), seed=seed)
+
+
+def test_split_reads_through_a_byte_order_mark_padding_and_a_header(tmp_path):
+    e = [f"e{i}" for i in range(20)]
+    lines = ["head\trelation\ttail"] + [f"{e[i % 20]} \tr{i % 2}\t{e[(i * 3 + 1) % 20]}" for i in range(200)]
+    source = tmp_path / "all.tsv"
+    source.write_bytes("\ufeff".encode() + "\n".join(lines).encode())
+    assert main(["split", str(source), "--output", str(tmp_path / "out")]) == 0
+    dataset = load_folder(tmp_path / "out")
+    assert sorted(dataset.entities) == sorted(e) and dataset.relations == ["r0", "r1"]

@@ -1,5 +1,7 @@
 """KGETask's fast paths compute what the plain paths compute."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -127,3 +129,13 @@ def test_a_loaded_model_builds_no_objective_sampler_or_filter_index(tmp_path, mo
     run.evaluate("test")
     run.predict_tails(run.dataset.entities[0], run.dataset.relations[0], top=3)
     assert "objective" not in vars(run.task)
+
+
+def test_drop_duplicates_trains_and_evaluates_on_each_triple_once():
+    dataset = random_dataset(num_entities=20, num_relations=2, num_triples=100)
+    repeated = replace(dataset, splits={**dataset.splits, "train": torch.cat([dataset.train, dataset.train[:5]]),
+                                        "test": torch.cat([dataset.test, dataset.train[:3]])})
+    assert KGETask.from_config(small_config(), repeated).dataset.duplicate_triples()["test"] == 3
+    task = KGETask.from_config(small_config(data={"drop_duplicates": True}), repeated)
+    assert task.dataset.duplicate_triples() == {"train": 0, "valid": 0, "test": 0}
+    assert torch.equal(task.dataset.test, dataset.test)
