@@ -1,7 +1,7 @@
 """One PNG of one or more runs, overlaid: training loss and validation metrics over epochs (from
 ``log.jsonl``) and the test MRR of each relation, sorted (from ``metrics.json``).
 
-matplotlib is an optional extra (``pip install kgtool[plot]``).
+matplotlib is an optional extra (``pip install 'kgtool-ml[plot]'``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from kgtool.errors import DataError
-from kgtool.optional import import_optional
+from kgtool.optional import extra, import_optional
 from kgtool.run_folder import RunFolder
 
 VALIDATION_METRICS = ("mrr", "hits@10", "accuracy")
@@ -37,7 +37,7 @@ def plot_runs(run_dirs: list[str | Path], output: str | Path | None = None, rank
     metrics only); with ``ranks``, histograms of the test ranks, head and tail side, which runs do
     not save: each run is loaded and ranks its test split again (KGE runs only).
     """
-    figure_module = import_optional("matplotlib.figure", "kgtool plot", "kgtool[plot]")
+    figure_module = import_optional("matplotlib.figure", "kgtool plot", extra("plot"))
     folders = [RunFolder(path) for path in run_dirs]
     logs = [read_log(folder) for folder in folders]
     per_relation = [folder.load_metrics().get("test", {}).get("per_relation") for folder in folders]
