@@ -81,7 +81,7 @@ def test_unknown_entity_and_corrupt_checkpoint(run_dir, tmp_path, capsys):
 def test_unknown_model_is_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "--model", "bogus"])
-    assert exit_info.value.code == 2 and "invalid choice: 'bogus'" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "unknown model 'bogus'" in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_the_same_command():
