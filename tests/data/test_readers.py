@@ -131,3 +131,19 @@ def test_named_datasets_from_data_dir(shared_data):
 def test_data_dir_without_the_dataset(tmp_path):
     with pytest.raises(DataError, match="no folder .*CoDEx-S"):
         load_kg("codex-s", str(tmp_path))
+
+
+@pytest.mark.parametrize("given, name", [("FB15k-237", "fb15k237"), ("fb15k-237", "fb15k237"), ("FB15K_237", "fb15k237"),
+                                         ("WN18RR", "wn18rr"), ("CoDEx-M", "codex-m"), ("codex_m", "codex-m"),
+                                         ("ogbl_biokg", "ogbl-biokg"), ("my-folder", None)])
+def test_dataset_names_in_any_case_and_spelling(given, name):
+    from kgtool.data.registry import KG_DATASETS
+    from kgtool.names import known_name
+
+    assert known_name(given, KG_DATASETS) == name
+
+
+def test_a_named_dataset_in_another_case_loads_and_a_misspelt_one_gets_did_you_mean():
+    assert load_kg("UMLS").name == "umls"
+    with pytest.raises(DataError, match=r"dataset 'umsl' is neither a known name \(did you mean 'umls'\?\)"):
+        load_kg("umsl")
