@@ -2,6 +2,7 @@
 outside it, and run from another directory (slow: about a minute)."""
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -29,9 +30,14 @@ def test_the_citation_names_the_version():
 
 
 def build_wheel(folder: Path) -> Path:
-    # no build isolation: the installed setuptools builds it, with no download
+    """The wheel of a copy of the checkout: setuptools builds in the source tree, and files left
+    in an old build/ folder would end up in the wheel. No build isolation: the installed
+    setuptools builds it, with no download."""
+    source = folder / "source"
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "runs", "*.egg-info", "__pycache__", ".pytest_cache", ".venv"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w",
-                    str(folder), str(REPO)], check=True, capture_output=True)
+                    str(folder), str(source)], check=True, capture_output=True)
     return next(folder.glob("kgtool_ml-*.whl"))
 
 
