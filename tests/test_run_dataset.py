@@ -102,3 +102,11 @@ def test_fingerprints_ignore_file_form_and_see_one_changed_triple(tmp_path):
     lines = (plain / "valid.txt").read_text().splitlines(keepends=True)
     (plain / "valid.txt").write_text("".join(lines[1:]))
     assert dataset_fingerprint(load_folder(plain)) != dataset_fingerprint(load_kg("nations"))
+
+
+def test_a_registered_name_in_another_spelling_is_not_taken_for_a_folder_of_that_name(tmp_path, monkeypatch):
+    from kgtool.run_dataset import absolute_data_paths
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "FB15k-237").mkdir()  # the loader reads the registered fb15k237, so the saved config must name it
+    assert absolute_data_paths(small_config(data={"dataset": "FB15k-237"})).data.dataset == "FB15k-237"
