@@ -149,7 +149,7 @@ def write_plot(results: list[dict], path: Path, title: str) -> str:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "plot: matplotlib is not installed (pip install matplotlib); no PNG written"
+        return "plot: matplotlib is not installed (pip install 'kgtool-ml[bench]'); no PNG written"
     figure, (time_axis, rss_axis) = plt.subplots(1, 2, figsize=(11, 4.5))
     for side, style in zip(OPTIMIZERS, ("o-", "s--")):
         rows = sorted((r for r in results if r["side"] == side), key=lambda r: r["entities"])

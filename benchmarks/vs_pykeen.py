@@ -15,7 +15,7 @@ scoring all entities for all test queries needs.
 ``--max-train`` / ``--max-test`` keep a fixed random subset of those splits (for both libraries; all
 entities stay), so that a CPU measures throughput and evaluation at FB15k-237's size in minutes.
 
-TorchKGE (``pip install torchkge``, the ``bench`` extra) has no RotatE, no NSSA loss and no 1vsAll
+TorchKGE (``pip install torchkge``, in ``kgtool-ml[bench]``) has no RotatE, no NSSA loss and no 1vsAll
 training: its rows use the closest setup it offers, printed under each case (``TORCHKGE``). Its
 evaluator (filtered by train + valid + test) counts ties against the true entity (pessimistic
 ranks); with float scores ties are rare, so its MRR compares with the realistic ones.
@@ -318,7 +318,7 @@ def main() -> None:
         libraries["torchkge"] = ("torchkge", [])
         print(f"torchkge in every case: {TORCHKGE_COMMON}")
     else:
-        print("no torchkge rows: pip install torchkge (kgtool's bench extra)")
+        print("no torchkge rows: pip install torchkge (or pip install 'kgtool-ml[bench]')")
     limits = run_worker(args, "limits")
     rate, bandwidth = limits["rate"], limits["bandwidth"]
     print(f"matmul limit (2·n_test x 256 @ 256 x entities): {limits['matmul_limit_seconds']:.3f}s")

@@ -6,6 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
+from kgtool.cli.parsing import add_command
 from kgtool.data.patterns import PATTERN_SPLITS
 from kgtool.errors import KGToolError
 from kgtool.export import EXPORT_FORMATS
@@ -15,7 +16,7 @@ FORMATS = ("table", "tsv", "json")
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The run folder, and the options that re-point it at moved data."""
-    parser.add_argument("run_dir")
+    parser.add_argument("run_dir", metavar="RUN", help="a run folder written by `kgtool fit`")
     parser.add_argument("--dataset", help="the run's dataset (a name or folder) where it lies now, if it moved; "
                                           "its fingerprint must match the run's")
     parser.add_argument("--data-dir", help="folder holding named datasets' files now, if it moved")
@@ -30,9 +31,13 @@ def load_run(args: argparse.Namespace):
 
 def add_commands(commands) -> None:
     """Register the answer commands on ``commands`` (argparse sub-parsers)."""
-    predict = commands.add_parser(
-        "predict", help="rank the answers of (h, r, ?), (?, r, t) or (h, ?, t), or score triples",
-        description="Give two of --head/--relation/--tail to ask the third, or --queries, or --triples.")
+    predict = add_command(commands, "predict", "rank the answers of (h, r, ?), (?, r, t) or (h, ?, t), or score triples",
+                          """\
+  kgtool predict RUN --head virus --relation causes --top 5
+  kgtool predict RUN --relation causes --tail disease_or_syndrome --filter
+  kgtool predict RUN --queries queries.tsv --format tsv
+  kgtool predict RUN --triples candidates.tsv""",
+                          description="Give two of --head/--relation/--tail to ask the third, or --queries, or --triples.")
     add_run_arguments(predict)
     predict.add_argument("--head", help="known head")
     predict.add_argument("--relation", help="known relation")
@@ -41,48 +46,61 @@ def add_commands(commands) -> None:
     predict.add_argument("--triples", metavar="FILE", help="TSV of triples to score")
     predict.add_argument("--top", type=int, help="answers per query (default: 10)")
     predict.add_argument("--filter", action="store_true", help="drop known answers (in train/valid/test)")
-    predict.add_argument("--format", choices=FORMATS, default="table")
+    predict.add_argument("--format", choices=FORMATS, default="table", help="how the answers print")
     predict.set_defaults(command=run_predict)
 
-    export = commands.add_parser("export", help="write a run's embeddings with their labels")
+    export = add_command(commands, "export", "write a run's embeddings with their labels", """\
+  kgtool export RUN
+  kgtool export RUN --format projector --output vectors/""")
     add_run_arguments(export)
     export.add_argument("--format", choices=EXPORT_FORMATS, default="tsv",
                         help="tsv or npy rows with entities.tsv/relations.tsv, or projector (vectors.tsv, metadata.tsv)")
     export.add_argument("--output", help="folder (default: RUN/export)")
     export.set_defaults(command=run_export)
 
-    analyze = commands.add_parser("analyze", help="relation patterns of a dataset: categories, symmetry, "
-                                                  "inverses, compositions; of a run: its test MRR per category")
+    analyze = add_command(commands, "analyze", "relation patterns of a dataset: categories, symmetry, inverses, "
+                                               "compositions; of a run: its test MRR per category", """\
+  kgtool analyze umls
+  kgtool analyze FB15k-237 --data-dir DIR --split train --json
+  kgtool analyze RUN""")
     analyze.add_argument("dataset", help="a name from `kgtool datasets`, a folder with train/valid/test files, "
                                          "or a run folder (adds the run's test metrics per category and pattern)")
     analyze.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
-    analyze.add_argument("--split", choices=PATTERN_SPLITS, default="all", help="triples to analyze (default: all)")
-    analyze.add_argument("--min-support", type=int, default=10, help="pairs a rule must hold for (default: 10)")
-    analyze.add_argument("--min-confidence", type=float, default=0.5, help="(default: 0.5)")
+    analyze.add_argument("--split", choices=PATTERN_SPLITS, default="all", help="triples to analyze")
+    analyze.add_argument("--min-support", type=int, default=10, help="pairs a rule must hold for")
+    analyze.add_argument("--min-confidence", type=float, default=0.5, help="share of its pairs a rule must hold for")
     analyze.add_argument("--json", action="store_true", help="print the report as JSON")
     analyze.set_defaults(command=run_analyze)
 
-    split = commands.add_parser("split", help="cut a file of triples into train/valid/test; every entity and "
-                                              "relation of valid and test also in train")
+    split = add_command(commands, "split", "cut a file of triples into train/valid/test; every entity and "
+                                           "relation of valid and test also in train", """\
+  kgtool split triples.tsv --output my_kg
+  kgtool split triples.tsv.gz --ratios 0.9,0.05,0.05 --seed 1 --output my_kg""")
     split.add_argument("file", help="head<TAB>relation<TAB>tail lines (.gz too)")
-    split.add_argument("--ratios", default="0.8,0.1,0.1", help="train,valid,test shares (default: 0.8,0.1,0.1)")
-    split.add_argument("--seed", type=int, default=0)
+    split.add_argument("--ratios", default="0.8,0.1,0.1", help="train,valid,test shares")
+    split.add_argument("--seed", type=int, default=0, help="seeds the shuffle")
     split.add_argument("--output", required=True, help="folder for train.txt, valid.txt, test.txt")
     split.set_defaults(command=run_split)
 
-    inductive = commands.add_parser(
-        "inductive-split", help="hold entities of a dataset out of training (new at test time), each with a few "
-                                "support triples known at inference (semi-inductive), or none (--support 0)")
+    inductive = add_command(
+        commands, "inductive-split", "hold entities of a dataset out of training (new at test time), each with a "
+                                     "few support triples known at inference (semi-inductive), or none (--support 0)",
+        """\
+  kgtool inductive-split umls --output umls-inductive
+  kgtool fit --dataset umls-inductive --encoder compgcn""")
     inductive.add_argument("dataset", help="a name from `kgtool datasets` or a folder with train/valid/test files")
     inductive.add_argument("--data-dir", help="folder holding named datasets' files (default: $KGTOOL_DATA)")
-    inductive.add_argument("--fraction", type=float, default=0.1, help="share of entities held out (default: 0.1)")
-    inductive.add_argument("--support", type=int, default=3, help="support triples per held-out entity (default: 3)")
-    inductive.add_argument("--seed", type=int, default=0)
+    inductive.add_argument("--fraction", type=float, default=0.1, help="share of entities held out")
+    inductive.add_argument("--support", type=int, default=3, help="support triples per held-out entity")
+    inductive.add_argument("--seed", type=int, default=0, help="seeds the choice of entities")
     inductive.add_argument("--output", required=True,
                            help="folder for train/valid/test/support.txt and entities.txt; then `kgtool fit --dataset FOLDER`")
     inductive.set_defaults(command=run_inductive_split)
 
-    plot = commands.add_parser("plot", help="loss, validation metrics and per-relation MRR of runs, overlaid (PNG)")
+    plot = add_command(commands, "plot", "loss, validation metrics and per-relation MRR of runs, overlaid (PNG)",
+                       """\
+  kgtool plot RUN
+  kgtool plot RUN1 RUN2 --ranks --output compare.png""")
     plot.add_argument("run_dirs", nargs="+", metavar="RUN")
     plot.add_argument("--output", help="PNG file (default: RUN/plot.png of the first run)")
     plot.add_argument("--ranks", action="store_true",

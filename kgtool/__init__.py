@@ -4,7 +4,7 @@
     run = kgtool.fit({"model": {"name": "rotate"}, "data": {"dataset": "umls"}})
     run.metrics["test"]["mrr"]
     run = kgtool.load(run.path)
-    result = kgtool.search("distmult", "umls", trials=50)   # Optuna, the [search] extra
+    result = kgtool.search("distmult", "umls", trials=50)   # Optuna: pip install 'kgtool-ml[search]'
 """
 
 from kgtool.config import Config

@@ -20,9 +20,12 @@ from typing import Any, Optional
 import yaml
 
 from kgtool.errors import ConfigError, quoted
+from kgtool.names import did_you_mean, known_name
+from kgtool.recipes import recipe_path
 
 KGE_MODELS = ("transe", "distmult", "complex", "rotate")
 GNN_MODELS = ("gcn", "gat", "sage")
+MODEL_ALIASES = {"graphsage": "sage"}  # other spellings of the names above (case and separators aside)
 TEXT_ENCODERS = ("none", "bow", "lstm", "gru", "transformer", "pretrained")  # names in kgtool.encoders.ENCODERS
 IMAGE_ENCODERS = ("none", "cnn", "vit", "torchvision", "diffusion", "vae")
 FUSIONS = ("concat", "gated", "residual")  # see kgtool.encoders.MultimodalEmbedding
@@ -37,13 +40,24 @@ FLOAT32_MAX = 3.4028234663852886e38  # parameters and scores are float32: a marg
 # Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
 # (see resolve_config). GNNs: each paper's Cora setup — GCN: Kipf & Welling (2017); GAT:
 # Veličković et al. (2018); GraphSAGE: mean aggregator, the GCN recipe with a wider hidden layer.
+# A GNN without a dataset trains on Cora, a node graph, not on the KG default.
 _GNN_TRAINING = {"lr": 0.01, "weight_decay": 5e-4, "epochs": 200, "eval_every": 1, "patience": 0}
+_GNN_DATA = {"dataset": "cora"}
 MODEL_DEFAULTS: dict[str, dict] = {
-    "gcn": {"gnn": {"hidden_dim": 16, "dropout": 0.5}, "training": _GNN_TRAINING},
+    "gcn": {"gnn": {"hidden_dim": 16, "dropout": 0.5}, "training": _GNN_TRAINING, "data": _GNN_DATA},
     "gat": {"gnn": {"hidden_dim": 8, "heads": 8, "output_heads": 1, "dropout": 0.6},
-            "training": {**_GNN_TRAINING, "lr": 0.005}},
-    "sage": {"gnn": {"hidden_dim": 64, "dropout": 0.5}, "training": _GNN_TRAINING},
+            "training": {**_GNN_TRAINING, "lr": 0.005}, "data": _GNN_DATA},
+    "sage": {"gnn": {"hidden_dim": 64, "dropout": 0.5}, "training": _GNN_TRAINING, "data": _GNN_DATA},
 }
+
+
+def model_name(text: str) -> str:
+    """The model ``text`` names in any case or common spelling (``TransE``, ``GraphSAGE``)."""
+    models = KGE_MODELS + GNN_MODELS
+    name = known_name(text, [*models, *MODEL_ALIASES])
+    if name is None:
+        raise ConfigError(f"unknown model '{text}'{did_you_mean(text, models)}; known: {', '.join(models)}")
+    return MODEL_ALIASES.get(name, name)
 
 
 @dataclass
@@ -79,7 +93,7 @@ class GNNConfig:
 
 @dataclass
 class DataConfig:
-    dataset: str = "umls"  # a registered name (`kgtool datasets`) or a folder with train/valid/test files
+    dataset: str = "umls"  # a registered name (`kgtool datasets`) or a folder with train/valid/test files; GNNs: cora
     data_dir: Optional[str] = None  # where named datasets' files lie; default: $KGTOOL_DATA, else download
     # KGE: keep each distinct triple once, in its first split (train, valid, test); else duplicates
     # (repeats, valid/test triples also in train) are only counted in the dataset summary
@@ -123,7 +137,7 @@ class TrainingConfig:
     checkpoint_every: int = 10  # epochs between checkpoints (one is always written at the end)
     seed: int = 0  # seeds initialisation, shuffling and negative sampling
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    progress: bool = True  # show a progress bar
+    progress: bool = True  # show a progress bar when stderr is a terminal
     # where to log the config, per-epoch and final metrics, metrics.json and config.yaml, besides the run
     # folder: tensorboard (<run>/tensorboard) | mlflow | wandb | csv (<run>/metrics.csv); extras of those names
     trackers: list[str] = field(default_factory=list)
@@ -424,7 +438,9 @@ class Config:
 
     @classmethod
     def load(cls, path: str | Path) -> "Config":
-        """A YAML file of overrides, resolved over the defaults (and its model's defaults)."""
+        """A YAML file of overrides, or a shipped recipe by name (``umls/complex``, see
+        :mod:`kgtool.recipes`), resolved over the defaults (and its model's defaults)."""
+        path = recipe_path(path)
         return resolve_config(read_yaml(path), source=str(path))
 
 
@@ -518,8 +534,9 @@ def merge(base: dict, top: dict) -> dict:
 
 def _section(config: Config, name: str, source: str):
     if name not in {f.name for f in dataclasses.fields(config)}:
-        known = ", ".join(f.name for f in dataclasses.fields(config))
-        raise ConfigError(f"{source}: unknown section {quoted(name)} (known: {known})")
+        known = [f.name for f in dataclasses.fields(config)]
+        raise ConfigError(f"{source}: unknown section {quoted(name)}{did_you_mean(name, known)} "
+                          f"(known: {', '.join(known)})")
     return getattr(config, name)
 
 
@@ -536,8 +553,8 @@ def _assign(section, section_name: str, key: str, value: Any, source: str) -> No
         raise ConfigError(f"{source}: {section_name}.{key} was removed: {retired[1]}")
     hints = typing.get_type_hints(type(section))
     if key not in hints:
-        known = ", ".join(hints)
-        raise ConfigError(f"{source}: unknown key {quoted(f'{section_name}.{key}')} (known: {known})")
+        raise ConfigError(f"{source}: unknown key {quoted(f'{section_name}.{key}')}{did_you_mean(key, hints)} "
+                          f"(known: {', '.join(hints)})")
     setattr(section, key, coerce_value(value, hints[key], f"{source}: {section_name}.{key}"))
 
 
@@ -598,13 +615,16 @@ def _locate(key: str, values: dict) -> tuple[str, str]:
     if "." in key:
         section_name, _, leaf = key.partition(".")
         if section_name not in values:
-            raise ConfigError(f"--set {quoted(key)}: unknown section {quoted(section_name)} (known: {', '.join(values)})")
+            raise ConfigError(f"--set {quoted(key)}: unknown section {quoted(section_name)}"
+                              f"{did_you_mean(section_name, values)} (known: {', '.join(values)})")
         if leaf not in values[section_name]:
-            raise ConfigError(f"--set {quoted(key)}: unknown key {quoted(leaf)} in section '{section_name}'")
+            raise ConfigError(f"--set {quoted(key)}: unknown key {quoted(leaf)} in section '{section_name}'"
+                              f"{did_you_mean(leaf, values[section_name])}")
         return section_name, leaf
     owners = [name for name, section in values.items() if key in section]
     if len(owners) != 1:
-        reason = "unknown key" if not owners else f"ambiguous key (in {', '.join(owners)})"
+        leaves = [leaf for section in values.values() for leaf in section]
+        reason = f"unknown key{did_you_mean(key, leaves)}" if not owners else f"ambiguous key (in {', '.join(owners)})"
         raise ConfigError(f"--set {quoted(key)}: {reason}; write it as section.key")
     return owners[0], key
 
@@ -628,4 +648,5 @@ def check_seed(name: str, seed: int) -> None:
 
 def _choice(name: str, value: Any, allowed: tuple) -> None:
     if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {quoted(value)}")
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {quoted(value)}"
+                          f"{did_you_mean(value, allowed)}")

@@ -37,3 +37,4 @@ class CheckpointError(KGToolError):
 
 class TrainingError(KGToolError):
     """Training cannot go on (for example, the loss became NaN or infinite)."""
+

@@ -35,14 +35,14 @@ import yaml
 
 from kgtool.config import assignments_as_dict, check_seed, merge, resolve_config
 from kgtool.errors import ConfigError, KGToolError
-from kgtool.optional import import_optional
+from kgtool.optional import extra, import_optional
+from kgtool.recipes import space_names, space_path
 from kgtool.run import fit, load
 from kgtool.run_folder import RunFolder
 from kgtool.search_space import SearchSpace, load_space
 from kgtool.training import StopTraining
 
 log = logging.getLogger("kgtool")
-SPACES = Path(__file__).resolve().parents[1] / "configs" / "search"
 PRUNERS = ("median", "hyperband", "none")
 # Expected ways for a trial to fail; any other exception is a bug and stops the search.
 # a trial's own failure (NaN loss, a refused combination, too little memory); any other error is a
@@ -87,7 +87,8 @@ def search(model: str, dataset: str, space: str | Path | SearchSpace | None = No
            seed: int = 0) -> SearchResult:
     """Search the hyperparameters of ``model`` on ``dataset``; trials, study and results land in ``output``.
 
-    :param space: a YAML search space (see :mod:`kgtool.search_space`); default ``configs/search/<model>.yaml``.
+    :param space: a YAML search space file (see :mod:`kgtool.search_space`) or a shipped space's name
+        (``kgtool configs``); default: the model's shipped space, ``configs/search/<model>.yaml``.
     :param trials: trials of the study in all, earlier runs' included (a rerun with more continues).
     :param timeout: seconds after which no new trial starts (running ones finish).
     :param output: the search folder (default ``runs/search-<dataset>-<model>``; the same folder resumes).
@@ -107,7 +108,7 @@ def search(model: str, dataset: str, space: str | Path | SearchSpace | None = No
     if isinstance(space, SearchSpace):
         source = "the search space"
     else:
-        source = str(space or default_space(model))
+        source = str(space_path(space) if space else default_space(model))
         space = load_space(source)
     space, base = apply_settings(space, model, dataset, settings, source)
     name = Path(dataset).name or "dataset"
@@ -144,14 +145,14 @@ def apply_settings(space: SearchSpace, model: str, dataset: str, settings: list[
 
 
 def default_space(model: str) -> Path:
-    path = SPACES / f"{model}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"no default search space for model {model!r} at {path}; pass a space file (--space)")
-    return path
+    if model not in space_names():
+        raise ConfigError(f"no default search space for model {model!r} (shipped: {', '.join(space_names())}); "
+                          f"pass a space file (--space)")
+    return space_path(model)
 
 
 def require_optuna():
-    return import_optional("optuna", "kgtool search (the [search] extra)", "optuna")
+    return import_optional("optuna", "kgtool search", extra("search"))
 
 
 @contextlib.contextmanager

@@ -7,10 +7,19 @@ from types import ModuleType
 
 from kgtool.errors import ConfigError
 
+# The name pip installs kgtool by (pyproject.toml): `kgtool` on the package index is another project.
+DISTRIBUTION = "kgtool-ml"
 
-def import_optional(module: str, needed_by: str, pip_name: str) -> ModuleType:
-    """``importlib.import_module(module)``, or a ConfigError naming the package ``needed_by`` needs."""
+
+def extra(name: str) -> str:
+    """The requirement of one of kgtool's extras, e.g. ``kgtool-ml[plot]``."""
+    return f"{DISTRIBUTION}[{name}]"
+
+
+def import_optional(module: str, needed_by: str, requirement: str) -> ModuleType:
+    """``importlib.import_module(module)``, or a ConfigError naming the ``requirement`` (a package,
+    or :func:`extra`) that ``needed_by`` needs."""
     try:
         return importlib.import_module(module)
     except ImportError as error:
-        raise ConfigError(f"{needed_by} needs the optional package {pip_name!r} (pip install {pip_name})") from error
+        raise ConfigError(f"{needed_by} needs an optional package: pip install '{requirement}'") from error

@@ -1,7 +1,7 @@
 """One PNG of one or more runs, overlaid: training loss and validation metrics over epochs (from
 ``log.jsonl``) and the test MRR of each relation, sorted (from ``metrics.json``).
 
-matplotlib is an optional extra (``pip install kgtool[plot]``).
+matplotlib is an optional extra (``pip install 'kgtool-ml[plot]'``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kgtool.config import GNN_MODELS
 from kgtool.errors import ConfigError, DataError, KGToolError
-from kgtool.optional import import_optional
+from kgtool.optional import extra, import_optional
 from kgtool.run_folder import RunFolder, make_folder
 
 VALIDATION_METRICS = ("mrr", "hits@10", "accuracy")
@@ -38,7 +38,7 @@ def plot_runs(run_dirs: list[str | Path], output: str | Path | None = None, rank
     metrics only); with ``ranks``, histograms of the test ranks, head and tail side, which runs do
     not save: each run is loaded and ranks its test split again (KGE runs only).
     """
-    figure_module = import_optional("matplotlib.figure", "kgtool plot", "kgtool[plot]")
+    figure_module = import_optional("matplotlib.figure", "kgtool plot", extra("plot"))
     folders = [RunFolder(path) for path in run_dirs]
     if ranks:
         for folder in folders:

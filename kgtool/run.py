@@ -36,6 +36,14 @@ class Run:
     folder: RunFolder
     metrics: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        """One short line: ``Run(model='rotate', dataset='umls', path='runs/x', test_mrr=0.89)``."""
+        metric = self.task.headline_metric
+        value = (self.metrics.get("test") or {}).get(metric)
+        score = f", test_{metric}={value:.4g}" if value is not None else ""
+        return (f"Run(model={self.config.model.name!r}, dataset={self.config.data.dataset!r}, "
+                f"path={str(self.path)!r}{score})")
+
     @property
     def model(self) -> torch.nn.Module:
         return self.task.model

@@ -15,6 +15,7 @@ from kgtool.data.convert import as_trained
 from kgtool.data.fingerprint import GRAPH_TENSORS, dataset_fingerprint
 from kgtool.data.kg import KGDataset
 from kgtool.errors import CheckpointError
+from kgtool.names import known_name
 from kgtool.run_folder import RunFolder
 
 GRAPH_FILE = "graph.pt"  # a stored PyG Data's tensors, loadable with weights_only=True
@@ -118,10 +119,12 @@ def _describe_location(config: Config) -> str:
 
 
 def _is_registered(name: str, model: str) -> bool:
+    """Whether ``name`` is a registered name in any spelling (``FB15k-237``), which the loaders
+    take before a folder of that name."""
     if model in GNN_MODELS:
         from kgtool.data.graphs import OGB_NODE, PLANETOID
 
-        return name.lower() in PLANETOID or name.lower() in OGB_NODE
+        return known_name(name, [*PLANETOID, *OGB_NODE]) is not None
     from kgtool.data.registry import KG_DATASETS
 
-    return name.lower() in KG_DATASETS
+    return known_name(name, KG_DATASETS) is not None

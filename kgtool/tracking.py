@@ -3,11 +3,11 @@
 =============== ======================================== =============================================
 name            where                                    extra
 =============== ======================================== =============================================
-``tensorboard`` ``<run>/tensorboard``                    ``kgtool[tensorboard]``
-``mlflow``      ``training.mlflow_uri``, default         ``kgtool[mlflow]``
+``tensorboard`` ``<run>/tensorboard``                    ``kgtool-ml[tensorboard]``
+``mlflow``      ``training.mlflow_uri``, default         ``kgtool-ml[mlflow]``
                 ``sqlite:///<run's parent>/mlflow.db``
                 (artifacts in ``<run's parent>/mlartifacts``)
-``wandb``       project ``training.tracking_project``,   ``kgtool[wandb]`` (``WANDB_MODE=offline`` logs
+``wandb``       project ``training.tracking_project``,   ``kgtool-ml[wandb]`` (``WANDB_MODE=offline`` logs
                 files under ``<run's parent>/wandb``     to files only)
 ``csv``         ``<run>/metrics.csv``: ``epoch,key,value`` nothing
 =============== ======================================== =============================================
@@ -38,7 +38,7 @@ import uuid
 from pathlib import Path
 
 from kgtool.config import Config
-from kgtool.optional import import_optional
+from kgtool.optional import extra, import_optional
 from kgtool.run_folder import RunFolder
 
 EXTRAS = {"tensorboard": "torch.utils.tensorboard", "mlflow": "mlflow", "wandb": "wandb", "csv": None}
@@ -47,7 +47,7 @@ EPOCH_NUMBERS = ("loss", "lr", "seconds", "examples_per_second")  # the numbers 
 
 def require(name: str):
     """The module tracker ``name`` needs, or a one-line ConfigError naming its extra."""
-    return import_optional(EXTRAS[name], f"training.trackers: {name}", f"kgtool[{name}]") if EXTRAS[name] else None
+    return import_optional(EXTRAS[name], f"training.trackers: {name}", extra(name)) if EXTRAS[name] else None
 
 
 def epoch_scalars(record: dict) -> dict[str, float]:

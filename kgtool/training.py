@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -228,8 +229,10 @@ class Trainer:
         self.task.model.train()
         started = time.perf_counter()
         done_before = self.batch
+        # a bar only on a terminal: in a log file its frames are noise; the epoch's log line stays
+        shown = self.training.progress and distributed.is_main() and sys.stderr.isatty()
         bar = tqdm(total=num_batches, initial=self.batch, desc=f"epoch {self.epoch + 1}/{self.training.epochs}",
-                   disable=not (self.training.progress and distributed.is_main()), leave=False, unit="batch")
+                   disable=not shown, leave=False, unit="batch")
         with bar:
             while self.batch < num_batches:
                 ids = self.permutation[self.batch * size:(self.batch + 1) * size]

@@ -35,7 +35,7 @@ def test_plot_writes_a_png_of_all_panels(runs, tmp_path, capsys):
 
 def test_missing_matplotlib_names_the_extra(runs, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(ConfigError, match=r"kgtool plot needs the optional package 'kgtool\[plot\]'"):
+    with pytest.raises(ConfigError, match=r"kgtool plot needs an optional package: pip install 'kgtool-ml\[plot\]'"):
         plot_runs(runs)
 
 

@@ -117,3 +117,11 @@ def test_a_run_that_dropped_duplicates_loads_on_its_own_files(tmp_path, in_memor
     assert len(run.dataset.test) == len(load_kg("nations").test)
     loaded = kgtool.load(tmp_path / "run")
     assert loaded.evaluate("test")["mrr"] == pytest.approx(run.metrics["test"]["mrr"])
+
+
+def test_a_registered_name_in_another_spelling_is_not_taken_for_a_folder_of_that_name(tmp_path, monkeypatch):
+    from kgtool.run_dataset import absolute_data_paths
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "FB15k-237").mkdir()  # the loader reads the registered fb15k237, so the saved config must name it
+    assert absolute_data_paths(small_config(data={"dataset": "FB15k-237"})).data.dataset == "FB15k-237"

@@ -55,7 +55,7 @@ def test_callbacks_hear_each_epoch_and_the_finished_run(tmp_path):
 def test_a_missing_extra_is_a_one_line_error_before_training(tmp_path, monkeypatch, tracker):
     module = {"tensorboard": "torch.utils.tensorboard"}.get(tracker, tracker)
     monkeypatch.setitem(sys.modules, module, None)  # imports of it now fail
-    with pytest.raises(ConfigError, match=rf"^training.trackers: {tracker} needs .*pip install kgtool\[{tracker}\]\)$"):
+    with pytest.raises(ConfigError, match=rf"^training.trackers: {tracker} needs .*pip install 'kgtool-ml\[{tracker}\]'$"):
         kgtool.fit(tracked_config(tracker), output=tmp_path / "run")
     assert not (tmp_path / "run" / "log.jsonl").exists()
 
@@ -66,7 +66,7 @@ def test_unknown_tracker_names_the_known_ones():
 
 
 def test_mlflow_store_holds_the_log_the_metrics_and_the_files(tmp_path):
-    pytest.importorskip("mlflow", reason="the [mlflow] extra is not installed (pip install kgtool[mlflow])")
+    pytest.importorskip("mlflow", reason="the [mlflow] extra is not installed (pip install 'kgtool-ml[mlflow]')")
     from mlflow.tracking import MlflowClient
 
     run = kgtool.fit(tracked_config("mlflow"), output=tmp_path / "runs" / "a")
@@ -112,7 +112,7 @@ def item_name(item) -> str:
 
 
 def test_wandb_offline_run_holds_the_log_and_the_metrics(tmp_path, monkeypatch):
-    pytest.importorskip("wandb", reason="the [wandb] extra is not installed (pip install kgtool[wandb])")
+    pytest.importorskip("wandb", reason="the [wandb] extra is not installed (pip install 'kgtool-ml[wandb]')")
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     run = kgtool.fit(tracked_config("wandb"), output=tmp_path / "runs" / "a")

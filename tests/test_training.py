@@ -283,7 +283,7 @@ def test_tensorboard_scalars_follow_the_log_also_after_a_resume(tmp_path):
 
 def test_tensorboard_without_its_extra_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # imports of it now fail
-    with pytest.raises(ConfigError, match=r"training.trackers: tensorboard needs .*kgtool\[tensorboard\]"):
+    with pytest.raises(ConfigError, match=r"training.trackers: tensorboard needs .*pip install .kgtool-ml\[tensorboard\]."):
         kgtool.fit(small_config(training={"epochs": 1, "tensorboard": True}), output=tmp_path / "run")
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
@@ -315,3 +315,19 @@ def test_a_device_this_machine_lacks_is_a_config_error_before_any_folder(tmp_pat
     with pytest.raises(ConfigError, match=rf"training.device={device} is not available here \(available: cpu\)"):
         kgtool.fit(config, output=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_progress_bar_only_on_a_terminal_else_a_line_per_epoch(terminal, tmp_path, capsys, caplog, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)  # capsys's stderr, as a pipe or a log file is
+    with caplog.at_level("INFO", logger="kgtool"):
+        kgtool.fit(small_config(training={"epochs": 2, "progress": True}), output=tmp_path / "run")
+    assert ("batch/s" in capsys.readouterr().err) == terminal
+    assert [r.getMessage().split(":")[0] for r in caplog.records if r.getMessage().startswith("epoch ")] == \
+        ["epoch 1", "epoch 2"]
+
+
+def test_run_repr_is_one_short_line(tmp_path):
+    run = kgtool.fit(small_config(training={"epochs": 1}), output=tmp_path / "run")
+    assert repr(run) == (f"Run(model='rotate', dataset='umls', path='{tmp_path / 'run'}', "
+                         f"test_mrr={run.metrics['test']['mrr']:.4g})")

@@ -20,6 +20,7 @@ from torch_geometric.utils import index_to_mask
 
 from kgtool.data.registry import cache_dir, data_dir_or_env
 from kgtool.errors import DataError
+from kgtool.names import did_you_mean, known_name
 
 PLANETOID = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 OGB_NODE = ("ogbn-arxiv", "ogbn-products")
@@ -32,7 +33,7 @@ def load_graph(name_or_path: str, data_dir: str | None = None) -> Data:
     Named Planetoid sets read ``<data_dir>/<Name>/raw`` (``data_dir`` or ``$KGTOOL_DATA``), or
     download when neither is given.
     """
-    key = name_or_path.lower()
+    key = known_name(name_or_path, [*PLANETOID, *OGB_NODE])
     if key in PLANETOID:
         return load_planetoid(PLANETOID[key], data_dir_or_env(data_dir))
     if key in OGB_NODE:
@@ -40,8 +41,9 @@ def load_graph(name_or_path: str, data_dir: str | None = None) -> Data:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return load_csv_graph(path)
-    known = ", ".join([*PLANETOID, *OGB_NODE])
-    raise DataError(f"graph '{name_or_path}' is neither a known name ({known}) nor an existing folder")
+    known = [*PLANETOID, *OGB_NODE]
+    raise DataError(f"graph '{name_or_path}' is neither a known name{did_you_mean(name_or_path, known)} "
+                    f"({', '.join(known)}) nor an existing folder")
 
 
 def load_planetoid(name: str, data_dir: Path | None) -> Data:

@@ -11,6 +11,7 @@ from pathlib import Path
 from kgtool.data.kg import KGDataset
 from kgtool.data.readers import load_folder, load_triples_factories
 from kgtool.errors import DataError
+from kgtool.names import did_you_mean, known_name
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,12 @@ def load_kg(dataset: str, data_dir: str | None = None) -> KGDataset:
     OGB sets live in ``<data_dir>/ogbl_<name>/`` (``data_dir`` or ``$KGTOOL_DATA``, else
     ``<cache>/ogb``), where ogb downloads them when missing.
     """
-    key = dataset.lower()
-    if key not in KG_DATASETS:
+    key = known_name(dataset, KG_DATASETS)
+    if key is None:
         if Path(dataset).expanduser().is_dir():
             return load_folder(Path(dataset).expanduser())
-        known = ", ".join(KG_DATASETS)
-        raise DataError(f"dataset '{dataset}' is neither a known name ({known}) nor an existing folder")
+        raise DataError(f"dataset '{dataset}' is neither a known name{did_you_mean(dataset, KG_DATASETS)} "
+                        f"({', '.join(KG_DATASETS)}) nor an existing folder")
     source = KG_DATASETS[key]
     if source.offline:
         return _load_pykeen_shipped(key, source)

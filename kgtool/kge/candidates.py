@@ -38,7 +38,7 @@ import logging
 import torch
 from torch import Tensor
 
-from kgtool.kge.fused import has_compiler
+from kgtool.kge.fused import compile_kernel, has_compiler
 
 log = logging.getLogger("kgtool")
 
@@ -88,7 +88,7 @@ def query_terms(kind: str, queries: Tensor, table: Tensor, ids: Tensor, grad: Te
 def kernels() -> tuple:
     """``(distances, query_terms)``: compiled once per process, or eager with one log line."""
     if has_compiler():
-        return torch.compile(distances, dynamic=True), torch.compile(query_terms, dynamic=True)
+        return compile_kernel(distances), compile_kernel(query_terms)
     log.warning("training: no C++ compiler found (c++, g++, clang++); sampled negatives are scored eagerly in chunks")
     return distances, query_terms
 

@@ -73,8 +73,21 @@ def planar_complex_distances(queries: Tensor, table: Tensor) -> Tensor:
 
 
 @functools.cache
-def compiled(kernel: Callable) -> Callable:
+def compiling_notice() -> None:
+    """Say once per process that kernels compile: the first call takes seconds with no other sign
+    (a progress bar's ETA jumps to minutes meanwhile)."""
+    log.info("compiling scoring kernels, about 20 s once")
+
+
+def compile_kernel(kernel: Callable) -> Callable:
+    """``torch.compile(kernel, dynamic=True)``, after the process's one :func:`compiling_notice`."""
+    compiling_notice()
     return torch.compile(kernel, dynamic=True)
+
+
+@functools.cache
+def compiled(kernel: Callable) -> Callable:
+    return compile_kernel(kernel)
 
 
 def tiled(kernel: Callable, queries: Tensor, table: Tensor, *args) -> Tensor:

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from kgtool.config import ModelConfig
-from kgtool.kge.fused import has_compiler
+from kgtool.kge.fused import compile_kernel, has_compiler
 from kgtool.kge.interactions import INTERACTIONS
 from kgtool.kge.scoring_path import ALL_ENTITIES, FUSED_ALL, FUSED_CANDIDATES, ScoringCall, log_once, scoring_path
 
@@ -23,7 +23,7 @@ def compiled_or_eager(function: Callable) -> Callable:
     if not has_compiler():
         log.warning("training.compile: no C++ compiler found (c++, g++, clang++); scoring runs eagerly")
         return function
-    return torch.compile(function, dynamic=True)
+    return compile_kernel(function)
 
 
 class KGEModel(nn.Module):

@@ -112,7 +112,7 @@ def test_an_output_where_no_folder_can_be_made_is_one_line(run_dir, tmp_path, ca
 def test_unknown_model_is_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "--model", "bogus"])
-    assert exit_info.value.code == 2 and "invalid choice: 'bogus'" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "unknown model 'bogus'" in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_the_same_command():

@@ -78,3 +78,10 @@ def test_networkx_graph_and_its_errors():
     del graph.nodes["w"]["y"]
     with pytest.raises(DataError, match="node 'w' has no 'y'"):
         from_networkx_graph(graph)
+
+
+def test_node_graph_names_in_any_case_and_a_misspelt_one_gets_did_you_mean(tmp_path):
+    from kgtool.data.graphs import load_graph
+
+    with pytest.raises(DataError, match=r"graph 'corra' is neither a known name \(did you mean 'cora'\?\)"):
+        load_graph("corra")

@@ -176,3 +176,19 @@ def test_a_header_like_line_after_the_first_is_a_triple(tmp_path):
     write_dataset(tmp_path)
     write_split(tmp_path, "train", [*TRIPLES["train"], "h\tr\tt"])
     assert len(load_folder(tmp_path).train) == 5
+
+
+@pytest.mark.parametrize("given, name", [("FB15k-237", "fb15k237"), ("fb15k-237", "fb15k237"), ("FB15K_237", "fb15k237"),
+                                         ("WN18RR", "wn18rr"), ("CoDEx-M", "codex-m"), ("codex_m", "codex-m"),
+                                         ("ogbl_biokg", "ogbl-biokg"), ("my-folder", None)])
+def test_dataset_names_in_any_case_and_spelling(given, name):
+    from kgtool.data.registry import KG_DATASETS
+    from kgtool.names import known_name
+
+    assert known_name(given, KG_DATASETS) == name
+
+
+def test_a_named_dataset_in_another_case_loads_and_a_misspelt_one_gets_did_you_mean():
+    assert load_kg("UMLS").name == "umls"
+    with pytest.raises(DataError, match=r"dataset 'umsl' is neither a known name \(did you mean 'umls'\?\)"):
+        load_kg("umsl")

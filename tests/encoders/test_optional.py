@@ -8,7 +8,7 @@ from kgtool.errors import ConfigError
 
 @pytest.mark.skipif(importlib.util.find_spec("transformers") is not None, reason="transformers is installed")
 def test_pretrained_text_encoder_says_what_to_install(tmp_path):
-    with pytest.raises(ConfigError, match="pip install transformers"):
+    with pytest.raises(ConfigError, match="pip install 'transformers'"):
         PretrainedTextEncoder(str(tmp_path))
 
 
@@ -20,5 +20,5 @@ def test_pretrained_text_encoder_needs_an_existing_directory(tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("torchvision") is not None, reason="torchvision is installed")
 def test_torchvision_encoder_says_what_to_install():
-    with pytest.raises(ConfigError, match="pip install torchvision"):
+    with pytest.raises(ConfigError, match="pip install 'torchvision'"):
         TorchvisionEncoder("resnet18")

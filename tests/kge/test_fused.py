@@ -104,3 +104,14 @@ def test_the_fused_path_bypasses_a_compiled_score_function(fuse_everything):
     assert fuse_everything == ["planar_complex_distances"]
     triples = torch.tensor([[h, r, e] for h, r in ((0, 1), (5, 0)) for e in range(9)])
     torch.testing.assert_close(scores.double(), brute_force_scores(model, triples).view(2, 9), rtol=1e-5, atol=1e-5)
+
+
+def test_one_log_line_before_the_first_compile(caplog, monkeypatch):
+    compiles = []
+    monkeypatch.setattr(torch, "compile", lambda kernel, dynamic: compiles.append(kernel) or kernel)
+    fused.compiling_notice.cache_clear()
+    with caplog.at_level("INFO", logger="kgtool"):
+        fused.compile_kernel(fused.lp_distances)
+        fused.compile_kernel(fused.planar_complex_distances)
+    assert [r.getMessage() for r in caplog.records] == ["compiling scoring kernels, about 20 s once"]
+    assert compiles == [fused.lp_distances, fused.planar_complex_distances]
