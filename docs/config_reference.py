@@ -87,11 +87,29 @@ def section_table(name: str, cls: type) -> str:
     return "\n".join(rows)
 
 
+def flat(values: dict, prefix: str = "") -> list[str]:
+    """``{"training": {"lr": 0.01}}`` -> ``["training.lr=0.01"]``."""
+    if not isinstance(values, dict):
+        return [f"{prefix}={values}"]
+    return [item for key, value in values.items() for item in flat(value, f"{prefix}.{key}" if prefix else key)]
+
+
+def model_defaults_table() -> str:
+    """The defaults a model brings beneath the user's values (``MODEL_DEFAULTS``)."""
+    rows = ["### Model defaults", "",
+            "A model's own defaults replace the ones above, beneath your config, flags and `--set`:", "",
+            "| model | its defaults |", "|---|---|"]
+    for model, values in config_module.MODEL_DEFAULTS.items():
+        rows.append(f"| `{model}` | {', '.join(f'`{item}`' for item in flat(values))} |")
+    return "\n".join(rows)
+
+
 def config_reference() -> str:
-    """Markdown tables of every option, one section each."""
+    """Markdown tables of every option, one section each, then the models' own defaults."""
     intro = (f"Generated from the dataclasses of `{config_module.__name__}` (`kgtool/config.py`) and the "
              "comments beside their fields by `docs/config_reference.py` when the docs are built.")
-    return "\n\n".join([intro] + [section_table(name, cls) for name, cls in sections()])
+    tables = [section_table(name, cls) for name, cls in sections()]
+    return "\n\n".join([intro, *tables, model_defaults_table()])
 
 
 def on_page_markdown(markdown: str, **kwargs) -> str:
