@@ -1,10 +1,12 @@
 """kgtool: knowledge-graph embeddings and graph neural networks — train, evaluate, predict.
 
-    import kgtool
-    run = kgtool.fit({"model": {"name": "rotate"}, "data": {"dataset": "umls"}})
-    run.metrics["test"]["mrr"]
-    run = kgtool.load(run.path)
-    result = kgtool.search("distmult", "umls", trials=50)   # Optuna: pip install 'kgtool-ml[search]'
+```python
+import kgtool
+run = kgtool.fit({"model": {"name": "rotate"}, "data": {"dataset": "umls"}})
+run.metrics["test"]["mrr"]
+run = kgtool.load(run.path)
+result = kgtool.search("distmult", "umls", trials=50)   # Optuna: pip install 'kgtool-ml[search]'
+```
 """
 
 from kgtool.config import Config
