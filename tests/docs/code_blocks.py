@@ -85,10 +85,19 @@ def tiny_config(config):
                    encoders=replace(config.encoders, dim=min(config.encoders.dim, TINY["dim"])))
 
 
+def tiny_resume(changes):
+    """A resume's changes with more epochs cut to one more than a tiny run's."""
+    if isinstance(changes, dict) and "epochs" in changes.get("training", {}):
+        training = {**changes["training"], "epochs": min(changes["training"]["epochs"], TINY["epochs"] + 1)}
+        return {**changes, "training": training}
+    return changes
+
+
 def tiny_fit(real_fit):
-    """:func:`kgtool.fit` on tiny settings; a resume keeps the saved (already tiny) config."""
+    """:func:`kgtool.fit` on tiny settings; a resume trains at most one epoch more."""
     def fit(config=None, output=None, resume=False, **kwargs):
-        return real_fit(config if resume else tiny_config(config), output=output, resume=resume, **kwargs)
+        config = tiny_resume(config) if resume else tiny_config(config)
+        return real_fit(config, output=output, resume=resume, **kwargs)
     return fit
 
 
@@ -101,7 +110,10 @@ def run_shell(command: str, block: Block) -> None:
     if words[:3] == ["python", "-m", "kgtool"]:
         words = ["kgtool", *words[3:]]
     if words[0] == "kgtool":
-        code = main(words[1:])
+        try:
+            code = main(words[1:])
+        except SystemExit as exit:  # --help and argparse errors
+            code = exit.code
         assert code == 0, f"{block.where}: `{command}` exited with {code}"
         return
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True)
