@@ -140,13 +140,6 @@ class KGDataset:
         return replace(self, splits={split: triples[kept[split]] for split, triples in self.splits.items()},
                        ogb_protocol=protocol)
 
-    def entity_ids(self, labels: list[str]) -> torch.Tensor:
-        """Ids of entity labels; an unknown label is a :class:`DataError` naming it."""
-        return _lookup(labels, self.entities, "entity", self.name)
-
-    def relation_ids(self, labels: list[str]) -> torch.Tensor:
-        return _lookup(labels, self.relations, "relation", self.name)
-
     def describe(self) -> str:
         sizes = " / ".join(f"{len(self.splits[s]):,}" for s in SPLITS)
         unseen = self.unseen_entities()
@@ -206,11 +199,3 @@ class KGDataset:
             for s in names
         }
         return cls(name=name, entities=list(entities), relations=relations, splits=splits)
-
-
-def _lookup(labels: list[str], vocabulary: list[str], kind: str, dataset: str) -> torch.Tensor:
-    index = {label: i for i, label in enumerate(vocabulary)}
-    unknown = [label for label in labels if label not in index]
-    if unknown:
-        raise DataError(f"unknown {kind} {unknown[0]!r} in dataset {dataset}")
-    return torch.tensor([index[label] for label in labels], dtype=torch.long)

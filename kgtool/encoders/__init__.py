@@ -22,7 +22,7 @@ from kgtool.encoders.readers import (
     read_image_folder,
 )
 from kgtool.encoders.recurrent import GRUEncoder, LSTMEncoder
-from kgtool.encoders.registry import ENCODERS, build_encoder, encoder_checkpoint, encoder_from_checkpoint
+from kgtool.encoders.registry import ENCODERS, build_encoder
 from kgtool.encoders.tokenizer import WordTokenizer
 from kgtool.encoders.torchvision_backbone import TorchvisionEncoder
 from kgtool.encoders.transformer import TransformerEncoder
@@ -48,8 +48,6 @@ __all__ = [
     "align_texts",
     "build_encoder",
     "count_missing",
-    "encoder_checkpoint",
-    "encoder_from_checkpoint",
     "images_from_array",
     "multimodal_from_files",
     "read_entity_text",

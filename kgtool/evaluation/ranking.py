@@ -21,6 +21,7 @@ from kgtool.data.answers import AnswerIndex
 from kgtool.data.patterns import CATEGORIES, relation_categories
 from kgtool.errors import KGToolError
 from kgtool.evaluation.mode import evaluation_mode
+from kgtool.memory_budget import rows_within
 
 HITS_AT = (1, 3, 10)
 ScoreAll = Callable[[Tensor, Tensor], Tensor]  # (anchors (b,), relations (b,)) -> (b, num_entities)
@@ -163,7 +164,7 @@ def link_prediction_ranks(model, triples: Tensor, known_triples: Tensor, memory_
         raise KGToolError("no triples to rank: the split is empty")
     num_relations = int(known_triples[:, 1].max()) + 1 if len(known_triples) else 1
     num_relations = max(num_relations, int(triples[:, 1].max()) + 1)
-    batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * model.num_entities))
+    batch_size = batch_size or rows_within(memory_budget_mb, 3 * 4 * model.num_entities)
     device = next(model.parameters()).device
     h, r, t = distributed.shard(triples).to(device).unbind(dim=1)
     with evaluation_mode(model):
