@@ -1,7 +1,7 @@
 """What the benchmarks share: their common arguments (``--data-dir``, ``--threads``, ``--set``),
 the facts of the machine a table ran on, peak memory, timing (of a call, of ``Trainer`` steps
 phase by phase), the machine's limits (matmul rate, memory bandwidth) that the fraction-of-bound
-columns divide by, and the random graphs of the scaling benchmarks.
+columns divide by, and the random graphs that the synthetic benchmarks train on.
 
 The benchmarks are scripts, not a package: ``python benchmarks/NAME.py`` puts this folder on
 ``sys.path``, so ``from _harness import ...`` finds this file, and ``kgtool`` is the installed
