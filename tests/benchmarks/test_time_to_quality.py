@@ -1,19 +1,16 @@
 """benchmarks/time_to_quality.py's pykeen path: kgtool's ranking of a pykeen model must give
 pykeen's own filtered metrics, and a kgtool config must map onto pykeen's components."""
 
-import sys
-
 import pytest
 import torch
 
 from kgtool.config import Config
 from kgtool.errors import ConfigError
 from kgtool.evaluation.ranking import evaluate_link_prediction
-from tests.conftest import REPO, random_dataset
+from tests.conftest import random_dataset
 
 pytest.importorskip("pykeen")
-sys.path.insert(0, str(REPO / "benchmarks"))
-import time_to_quality  # a script beside machine.py, not a package
+import time_to_quality  # a script in benchmarks/, which tests/benchmarks/conftest.py puts on sys.path
 
 
 def kvsall_config(**training) -> Config:
