@@ -47,10 +47,7 @@ class KGETask:
             entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
                                                 dataset.num_relations, entity_encoder,
                                                 config.evaluation.memory_budget_mb, dataset.support)
-        self.model = KGEModel(config.model, dataset.num_entities, dataset.num_relations,
-                              reciprocal=self.training.reciprocal, sparse=self.training.sparse,
-                              compile=self.training.compile, entity_encoder=entity_encoder,
-                              fused_negatives=self.training.fused_negatives is not False)
+        self.model = self._build_model(entity_encoder)
         self.queries = self._training_queries()
         self.weights = self._subsampling_weights() if self.training.subsampling else None
         if self.training.scoring == "negatives":
@@ -60,12 +57,24 @@ class KGETask:
                 head_probability = torch.zeros(2 * dataset.num_relations)
             known = self.queries if self.training.filters_negatives else None  # training triples (and inverses)
             self.sampler = CorruptionSampler(dataset.num_entities, self.training.num_negatives, head_probability,
-                                             shared=self.training.shared_negatives, known=known)
+                                             shared=self.training.shared_negatives, known=known,
+                                             pool=self._negative_pool())
         if self.training.scoring == "kvsall":
             self.answers = AnswerIndex(self.queries[:, 0], self.queries[:, 1], self.queries[:, 2],
                                        2 * dataset.num_relations)
             self.queries = torch.unique(self.queries[:, :2], dim=0)
         self.protocol = self._protocol()
+
+    def _build_model(self, entity_encoder) -> KGEModel:
+        """The model this task trains (a subclass may build another, e.g. with a sharded table)."""
+        return KGEModel(self.config.model, self.dataset.num_entities, self.dataset.num_relations,
+                        reciprocal=self.training.reciprocal, sparse=self.training.sparse,
+                        compile=self.training.compile, entity_encoder=entity_encoder,
+                        fused_negatives=self.training.fused_negatives is not False)
+
+    def _negative_pool(self) -> Tensor | None:
+        """The entities negatives are drawn from; None: all (a subclass may restrict them)."""
+        return None
 
     @classmethod
     def from_config(cls, config: Config, dataset: KGDataset | None = None) -> "KGETask":
