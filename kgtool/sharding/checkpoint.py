@@ -10,7 +10,6 @@ the table is saved and loaded as a plain tensor, which DCP treats as the one pie
 
 from __future__ import annotations
 
-import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch import Tensor
 
@@ -41,14 +40,9 @@ def sharded_state(table: ShardedEntityTable, parts: dict[str, Tensor | dict[str,
 
 def save_sharded(path, table: ShardedEntityTable, parts: dict) -> None:
     """Write ``parts`` (see :func:`sharded_state`) of every rank into the DCP folder ``path``; a collective."""
-    dcp.save(sharded_state(table, parts), checkpoint_id=str(path), process_group=group())
+    dcp.save(sharded_state(table, parts), checkpoint_id=str(path), no_dist=not distributed.is_distributed())
 
 
 def load_sharded(path, table: ShardedEntityTable, parts: dict) -> None:
     """Fill ``parts``, this rank's rows, from the DCP folder ``path``, whatever world size wrote it."""
-    dcp.load(sharded_state(table, parts), checkpoint_id=str(path), process_group=group())
-
-
-def group():
-    """The default process group under ``torchrun``; None in one process (DCP then runs locally)."""
-    return dist.group.WORLD if distributed.is_distributed() else None
+    dcp.load(sharded_state(table, parts), checkpoint_id=str(path), no_dist=not distributed.is_distributed())

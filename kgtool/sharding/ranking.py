@@ -47,9 +47,9 @@ def sharded_filtered_ranks(model: ShardedKGEModel, side: str, anchors: Tensor, r
         a, r, t = (x[start:start + batch_size] for x in (anchors, relations, targets))
         scores = local_scores(model, side, a, r)  # (b, local)
         mine = table.owns(t)
-        columns = table.local_row(t)
-        target = torch.where(mine, scores.gather(1, columns[:, None])[:, 0], 0.0)
-        target = sum_over_ranks(target)
+        target = scores.new_zeros(len(t))
+        target[mine] = scores[mine.nonzero()[:, 0], table.local_row(t[mine])]
+        target = sum_over_ranks(target)  # each target's score, from its owner
         rows, answers = (x.to(scores.device) for x in known.lookup(a, r))
         held = table.owns(answers)
         scores[rows[held], table.local_row(answers[held])] = float("-inf")
