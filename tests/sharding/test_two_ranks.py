@@ -1,10 +1,16 @@
 """Sharded tables on 2 (and 3) gloo processes against one-process references; NCCL with 2 GPUs."""
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+import kgtool
 from kgtool import distributed
 from kgtool.config import ModelConfig
 from kgtool.data.answers import AnswerIndex
@@ -15,7 +21,8 @@ from kgtool.sharding.checkpoint import load_sharded, save_sharded
 from kgtool.sharding.model import ShardedKGEModel
 from kgtool.sharding.optim import ShardedOptimizer
 from kgtool.sharding.ranking import sharded_link_prediction_ranks
-from tests.conftest import random_dataset
+from kgtool.run_folder import RunFolder
+from tests.conftest import REPO, random_dataset
 from tests.sharding.ranks import run_on_ranks
 from tests.sharding.reference import train_and_compare, trained
 
@@ -105,3 +112,28 @@ def test_saved_on_two_ranks_loads_on_one_and_three(tmp_path):
     run_on_ranks(2, save_trained, tmp_path)
     load_and_compare(tmp_path)
     run_on_ranks(3, load_and_compare, tmp_path)
+
+
+def torchrun(processes: int, args: list[str]) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes),
+               "-m", "kgtool", *args, "--no-progress"]
+    result = subprocess.run(command, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_sharded_fit_on_two_processes_resumes_on_one_and_three_and_loads_in_one(tmp_path):
+    run = tmp_path / "two"
+    torchrun(2, ["fit", "--model", "rotate", "--dataset", "umls", "--epochs", "2", "--output", str(run),
+                 "--set", "model.dim=16", "--set", "training.lr=0.01", "--set", "distributed.shard_entities=true",
+                 "--set", "distributed.negatives=local", "--set", "training.checkpoint_every=1"])
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert kgtool.load(run).evaluate("test")["mrr"] == pytest.approx(metrics["test"]["mrr"], abs=1e-6)
+    table = kgtool.load(run).model.table.all_rows()
+    shutil.copytree(run, tmp_path / "one")
+    torchrun(3, ["fit", "--resume", "--output", str(run), "--epochs", "3"])
+    kgtool.fit({"training": {"epochs": 3, "progress": False}}, tmp_path / "one", resume=True)
+    for folder in (run, tmp_path / "one"):
+        assert RunFolder(folder).load_checkpoint()["epoch"] == 3
+        assert not torch.equal(kgtool.load(folder).model.table.all_rows(), table)  # trained on from the saved table
