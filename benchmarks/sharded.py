@@ -42,9 +42,10 @@ NUM_RELATIONS = 100
 
 
 def peak_rss_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM"):
-            return int(line.split()[1]) / 1024
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
