@@ -23,7 +23,6 @@ divided by kgtool's steady time: 100% would be matmul speed for every flop.
 from __future__ import annotations
 
 import argparse
-import time
 from contextlib import contextmanager
 
 import torch

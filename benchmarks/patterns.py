@@ -28,7 +28,6 @@ import itertools
 import random
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 

@@ -210,6 +210,37 @@ class RelationalConfig:
 
 
 @dataclass
+class DistributedConfig:
+    """Training under torchrun beyond data parallelism (kgtool.sharding)."""
+
+    # each rank holds a block of the entity table's rows and their optimizer state, instead of all of
+    # them (KGE models with sampled negatives); relations stay replicated
+    shard_entities: bool = False
+    negatives: str = "uniform"  # sharded negatives: uniform (over all entities) | local (from the rank's own rows, as PBG)
+    consolidate: bool = True  # sharded: at the end rank 0 gathers the table into checkpoint.pt (predict/export in one process)
+
+    def validate(self, config: "Config") -> None:
+        """The sharded table's requirements; a one-line ConfigError for each combination it lacks."""
+        _choice("distributed.negatives", self.negatives, ("uniform", "local"))
+        if not self.shard_entities:
+            if self.negatives != "uniform":
+                raise ConfigError("distributed.negatives=local draws from a rank's shard; set distributed.shard_entities=true")
+            return
+        t = config.training
+        needs = [(config.model.name in GNN_MODELS, f"a KGE model; {config.model.name} is a GNN"),
+                 (t.scoring != "negatives", f"training.scoring=negatives: {t.scoring} normalises each query's scores "
+                                            f"over all entities, which no rank holds"),
+                 (config.encoders.enabled or config.relational.encoder != "none",
+                  "a plain entity table; encoders and relational encoders compute rows from shared weights"),
+                 (bool(t.weight_decay), "training.weight_decay=0 (it would move untouched rows); use training.regularizer"),
+                 (t.sparse, "training.sparse=false: a sharded table always updates only the rows a step touches"),
+                 (config.evaluation.protocol in ("ogb", "both"), "evaluation.protocol=full (filtered ranking)")]
+        for refused, need in needs:
+            if refused:
+                raise ConfigError(f"distributed.shard_entities=true needs {need}")
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     gnn: GNNConfig = field(default_factory=GNNConfig)
@@ -218,6 +249,7 @@ class Config:
     relational: RelationalConfig = field(default_factory=RelationalConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -252,6 +284,7 @@ class Config:
             self._validate_combinations()
             self._validate_encoders()
             self._validate_relational()
+            self.distributed.validate(self)
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 

@@ -129,8 +129,8 @@ class Trainer:
         self.folder = folder
         self.device = device or resolve_device(self.training.device)
         task.model.to(self.device)
-        self.step_loss = distributed.data_parallel(task, self.device, self.training.sparse)
-        self.optimizer = build_optimizer(task.model, config)
+        self.step_loss = self._step_module()
+        self.optimizer = self._build_optimizer()
         self.scheduler = build_scheduler(self.optimizer, config)
         seed = distributed.stream_seed(distributed.TRAINER_STREAM, self.training.seed)
         self.generator = torch.Generator().manual_seed(seed)
@@ -145,6 +145,13 @@ class Trainer:
         self.finished = False
         self.seconds = 0.0  # wall time of the last epoch's training batches
         self.tracking = Tracking(config, folder)
+
+    def _step_module(self) -> torch.nn.Module:
+        """``module(example_ids, generator) -> loss``: the task's loss, in DDP when distributed."""
+        return distributed.data_parallel(self.task, self.device, self.training.sparse)
+
+    def _build_optimizer(self) -> torch.optim.Optimizer:
+        return build_optimizer(self.task.model, self.config)
 
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:

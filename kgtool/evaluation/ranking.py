@@ -125,7 +125,8 @@ def link_prediction_metrics(head: Ranks, tail: Ranks, relations: Tensor,
 
 def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,
                              relation_labels: list[str] | None = None, batch_size: int | None = None,
-                             categories: list[str] | None = None, trained_entities: Tensor | None = None) -> dict:
+                             categories: list[str] | None = None, trained_entities: Tensor | None = None,
+                             ranker: Callable | None = None) -> dict:
     """Filtered head and tail ranking of ``triples`` ``(n, 3)`` with a model offering
     ``score_tails(h, r)`` and ``score_heads(r, t)``; ``known_triples`` ``(m, 3)`` is the filter.
     Under ``torchrun`` each rank ranks its share of ``triples`` and every rank gets all metrics.
@@ -138,8 +139,11 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
     With ``trained_entities`` ``(num_entities,)`` (bool: occurs in a training triple) and a triple
     naming an entity outside it, ``unseen_entities`` and ``seen_entities`` blocks give the metrics
     of the triples with and without such an entity (an inductive split's two kinds of queries).
+
+    ``ranker`` replaces :func:`link_prediction_ranks` (same arguments), e.g. by the ranking of a
+    sharded table (:func:`kgtool.sharding.ranking.sharded_link_prediction_ranks`).
     """
-    head, tail = link_prediction_ranks(model, triples, known_triples, memory_budget_mb, batch_size)
+    head, tail = (ranker or link_prediction_ranks)(model, triples, known_triples, memory_budget_mb, batch_size)
     if categories is None and relation_labels is not None:  # a caller ranking often passes them in
         categories = relation_categories(known_triples, len(relation_labels))
     metrics = link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels, categories)

@@ -40,11 +40,15 @@ class KGETask:
         self.training = config.training
         if entity_encoder is None:
             entity_encoder = entity_representation(config, dataset)
-        self.model = KGEModel(model_config or config.model, dataset.num_entities, dataset.num_relations,
-                              reciprocal=self.training.reciprocal, sparse=self.training.sparse,
-                              compile=self.training.compile, entity_encoder=entity_encoder,
-                              fused_negatives=self.training.fused_negatives is not False)
+        self.model = self._build_model(model_config or config.model, entity_encoder)
         self.protocol = self._protocol()
+
+    def _build_model(self, model_config: ModelConfig, entity_encoder) -> KGEModel:
+        """The model this task trains (a subclass may build another, e.g. with a sharded table)."""
+        return KGEModel(model_config, self.dataset.num_entities, self.dataset.num_relations,
+                        reciprocal=self.training.reciprocal, sparse=self.training.sparse,
+                        compile=self.training.compile, entity_encoder=entity_encoder,
+                        fused_negatives=self.training.fused_negatives is not False)
 
     @classmethod
     def from_config(cls, config: Config, dataset: KGDataset | None = None) -> "KGETask":
