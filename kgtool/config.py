@@ -184,10 +184,20 @@ class EncodersConfig:
     structural: bool = True  # also learn a per-item embedding; false: items are known by their text/images only
     fusion: str = "concat"  # concat (project [s; m_1; ...]) | gated (per-dimension softmax gates) | residual (s + W m)
     freeze: bool = False  # keep encoder weights fixed (pretrained); fusion and placeholders still learn
+    # encoders with an objective of their own (diffusion: denoising; vae: the ELBO) train on it for
+    # this many epochs of the items' images before the main training (logged as phase: pretrain); 0: not
+    pretrain_epochs: int = 10
 
     @property
     def enabled(self) -> bool:
         return self.text_encoder != "none" or self.image_encoder != "none"
+
+    def representation_options(self) -> dict:
+        """The keyword arguments of :func:`kgtool.encoders.multimodal_from_files`: every option but
+        the training loop's (``pretrain_epochs``)."""
+        options = dataclasses.asdict(self)
+        del options["pretrain_epochs"]
+        return options
 
 
 @dataclass
@@ -403,6 +413,8 @@ class Config:
                             ("encoders.dim", e.dim), ("encoders.layers", e.layers)]:
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {quoted(value)}")
+        if e.pretrain_epochs < 0:
+            raise ConfigError(f"encoders.pretrain_epochs must be 0 (no pretraining) or more, got {quoted(e.pretrain_epochs)}")
         if e.char_ngrams < 0:
             raise ConfigError(f"encoders.char_ngrams must be 0 (words only) or an n-gram length, "
                               f"got {quoted(e.char_ngrams)}")

@@ -8,7 +8,6 @@ and no filter index.
 
 from __future__ import annotations
 
-import dataclasses
 from functools import cached_property, partial
 from typing import Callable
 
@@ -123,7 +122,7 @@ def entity_representation(config: Config, dataset: KGDataset) -> Callable[[int],
     """The entity representation ``config`` asks for, as a factory (width -> module), or None for
     a table: the text/image encoders, and a relational GNN (R-GCN, CompGCN) over them or a table."""
     # with encoders, entities are represented from their text/images, at the width the model asks for
-    entity_encoder = (partial(multimodal_from_files, dataset.entities, **dataclasses.asdict(config.encoders))
+    entity_encoder = (partial(multimodal_from_files, dataset.entities, **config.encoders.representation_options())
                       if config.encoders.enabled else None)
     if config.relational.encoder != "none":  # message passing over the training triples, fed by the above
         entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
