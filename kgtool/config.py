@@ -184,19 +184,22 @@ class EncodersConfig:
     structural: bool = True  # also learn a per-item embedding; false: items are known by their text/images only
     fusion: str = "concat"  # concat (project [s; m_1; ...]) | gated (per-dimension softmax gates) | residual (s + W m)
     freeze: bool = False  # keep encoder weights fixed (pretrained); fusion and placeholders still learn
+    # the dataset's own entity features (a PyG graph's node x; HeteroData: each node type's in its own
+    # columns) as a modality, through a linear map (KGE models; GNNs take node features as x anyway)
+    features: bool = False
     # encoders with an objective of their own (diffusion: denoising; vae: the ELBO) train on it for
     # this many epochs of the items' images before the main training (logged as phase: pretrain); 0: not
     pretrain_epochs: int = 10
 
     @property
     def enabled(self) -> bool:
-        return self.text_encoder != "none" or self.image_encoder != "none"
+        return self.text_encoder != "none" or self.image_encoder != "none" or self.features
 
     def representation_options(self) -> dict:
-        """The keyword arguments of :func:`kgtool.encoders.multimodal_from_files`: every option but
-        the training loop's (``pretrain_epochs``)."""
+        """The keyword arguments of :func:`kgtool.encoders.multimodal_from_files` from files: every
+        option but the training loop's (``pretrain_epochs``) and the dataset's (``features``)."""
         options = dataclasses.asdict(self)
-        del options["pretrain_epochs"]
+        del options["pretrain_epochs"], options["features"]  # the features come from the dataset
         return options
 
 
@@ -413,6 +416,9 @@ class Config:
                             ("encoders.dim", e.dim), ("encoders.layers", e.layers)]:
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {quoted(value)}")
+        if e.features and self.model.name in GNN_MODELS:
+            raise ConfigError(f"encoders.features feeds a KGE model's entities; {self.model.name} takes the node "
+                              f"features as its input x already")
         if e.pretrain_epochs < 0:
             raise ConfigError(f"encoders.pretrain_epochs must be 0 (no pretraining) or more, got {quoted(e.pretrain_epochs)}")
         if e.char_ngrams < 0:

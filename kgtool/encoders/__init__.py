@@ -10,6 +10,7 @@ from kgtool.encoders.bag import BagOfWordsEncoder
 from kgtool.encoders.base import Encoder
 from kgtool.encoders.cnn import CNNEncoder
 from kgtool.encoders.diffusion import DiffusionEncoder
+from kgtool.encoders.features import FeatureEncoder
 from kgtool.encoders.from_files import multimodal_from_files
 from kgtool.encoders.fusion import MultimodalEmbedding
 from kgtool.encoders.pretrained_text import PretrainedTextEncoder
@@ -33,6 +34,7 @@ __all__ = [
     "BagOfWordsEncoder",
     "CNNEncoder",
     "DiffusionEncoder",
+    "FeatureEncoder",
     "ENCODERS",
     "Encoder",
     "GRUEncoder",

@@ -8,6 +8,7 @@ from kgtool.encoders.bag import BagOfWordsEncoder
 from kgtool.encoders.base import Encoder
 from kgtool.encoders.cnn import CNNEncoder
 from kgtool.encoders.diffusion import DiffusionEncoder
+from kgtool.encoders.features import FeatureEncoder
 from kgtool.encoders.pretrained_text import PretrainedTextEncoder
 from kgtool.encoders.recurrent import GRUEncoder, LSTMEncoder
 from kgtool.encoders.torchvision_backbone import TorchvisionEncoder
@@ -27,6 +28,7 @@ ENCODERS: dict[str, type[Encoder]] = {
     "torchvision": TorchvisionEncoder,
     "diffusion": DiffusionEncoder,
     "vae": VAEEncoder,
+    "features": FeatureEncoder,
 }
 
 

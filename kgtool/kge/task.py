@@ -122,8 +122,15 @@ def entity_representation(config: Config, dataset: KGDataset) -> Callable[[int],
     """The entity representation ``config`` asks for, as a factory (width -> module), or None for
     a table: the text/image encoders, and a relational GNN (R-GCN, CompGCN) over them or a table."""
     # with encoders, entities are represented from their text/images, at the width the model asks for
-    entity_encoder = (partial(multimodal_from_files, dataset.entities, **config.encoders.representation_options())
-                      if config.encoders.enabled else None)
+    entity_encoder = None
+    if config.encoders.enabled:
+        features = None
+        if config.encoders.features:
+            if dataset.entity_features is None:
+                raise ConfigError(f"encoders.features: {dataset.name} has no entity features (a PyG graph's node x)")
+            features = dataset.entity_features
+        entity_encoder = partial(multimodal_from_files, dataset.entities, features=features,
+                                 **config.encoders.representation_options())
     if config.relational.encoder != "none":  # message passing over the training triples, fed by the above
         entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
                                             dataset.num_relations, entity_encoder,
