@@ -28,7 +28,7 @@ import time
 
 import torch
 import torch.distributed as dist
-from machine import machine_facts
+from _harness import machine_facts
 
 from kgtool import distributed
 from kgtool.config import ModelConfig
@@ -42,6 +42,8 @@ NUM_RELATIONS = 100
 
 
 def peak_rss_mb() -> float:
+    """Peak RSS since the last :func:`reset_peak_rss` (VmHWM), not the process's lifetime peak
+    that the harness's ``peak_rss_mb`` reads: one process measures several table sizes."""
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmHWM"):
