@@ -1,29 +1,26 @@
 """KvsAll/1vsAll training steps with kgtool's sparse-target loss against the dense-label loss it
 replaced (``F.cross_entropy`` or ``F.binary_cross_entropy_with_logits`` on a ``(batch, entities)``
-label tensor), alternating in one process on the same batches. A step is scoring, loss,
-backward and the optimizer.
+label tensor), alternating in one process on the same batches. A step is
+``kgtool.training.Trainer.step`` (scoring, loss, backward, optimizer) with one loss function or the
+other in ``kgtool.kge.losses``.
 
-    python benchmarks/all_entities_loss.py --data-dir ../shared/data --threads 1
+    python benchmarks/all_entities_loss.py --data-dir DIR --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from machine import best_of, machine_facts
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _harness import REPO, add_data_dir, add_settings, add_threads, best_of, machine_facts, parse
 
 from kgtool.config import Config
 from kgtool.data.registry import load_kg
 from kgtool.kge import losses
 from kgtool.kge.task import KGETask
-from kgtool.training import build_optimizer
+from kgtool.training import Trainer
 
 
 def dense_label_loss(kind: str, scores, rows, answers, label_smoothing: float):
@@ -37,16 +34,15 @@ def dense_label_loss(kind: str, scores, rows, answers, label_smoothing: float):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir")
+    add_data_dir(parser)
     parser.add_argument("--config", default=str(REPO / "configs/fb15k237/complex-kvsall-cpu.yaml"))
-    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--threads", type=int, default=2)
+    add_settings(parser)
+    add_threads(parser, default=2)
     parser.add_argument("--steps", type=int, default=5)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse(parser)
     config = Config.load(args.config).override(args.settings)
     task = KGETask(config, load_kg(config.data.dataset, args.data_dir or config.data.data_dir))
-    optimizer = build_optimizer(task.model, config)
+    trainer = Trainer(task, config)
     batches = torch.randperm(task.num_examples(), generator=torch.Generator().manual_seed(0)).split(config.training.batch_size)
     print(machine_facts())
     print(f"{args.config} {' '.join(args.settings)}: {config.training.scoring}, loss {config.training.loss}, "
@@ -54,14 +50,11 @@ def main() -> None:
 
     def steps(loss_function):
         def run():
-            original = losses.all_entities_loss
+            original = losses.all_entities_loss  # what the task's objective calls
             losses.all_entities_loss = loss_function
             try:
                 for ids in batches[:args.steps]:
-                    loss = task.loss(ids, torch.Generator().manual_seed(0))
-                    optimizer.zero_grad()
-                    loss.backward()
-                    optimizer.step()
+                    trainer.step(ids)
             finally:
                 losses.all_entities_loss = original
         return run

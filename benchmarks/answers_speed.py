@@ -4,31 +4,26 @@ Trains a small DistMult (dim 64, 3 epochs of 32 negatives per triple, Adam 0.01)
 run folder, then times each command as a fresh process (so each time includes starting python,
 reading FB15k-237 again and loading the run):
 
-    OMP_NUM_THREADS=1 python benchmarks/answers_speed.py --data-dir ../shared/data
+    OMP_NUM_THREADS=1 python benchmarks/answers_speed.py --data-dir DIR
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from machine import machine_facts
+from _harness import add_data_dir, machine_facts, parse, timed
 
-REPO = Path(__file__).resolve().parents[1]
 QUERIES = 1000
 
 
-def timed(args: list[str]) -> float:
-    """Seconds of ``python -m kgtool ARGS`` run from the repository; a failure stops the benchmark."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "kgtool", *args], check=True, env=env, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+def kgtool_seconds(args: list[str]) -> float:
+    """Seconds of ``python -m kgtool ARGS``; a failure stops the benchmark."""
+    return timed(lambda: subprocess.run([sys.executable, "-m", "kgtool", *args], check=True,
+                                        stdout=subprocess.DEVNULL))[0]
 
 
 def write_queries(test_file: Path, out: Path, count: int) -> None:
@@ -39,8 +34,8 @@ def write_queries(test_file: Path, out: Path, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", required=True)
-    args = parser.parse_args()
+    add_data_dir(parser, required=True)
+    args = parse(parser)
     test_file = Path(args.data_dir) / "FB15k-237" / "test.txt"
     print(machine_facts())
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,7 +55,7 @@ def main() -> None:
         ]
         print("| command | seconds |\n|---|---|")
         for command in commands:
-            seconds = timed(command)
+            seconds = kgtool_seconds(command)
             shown = " ".join(c.replace(tmp + "/", "") for c in command)
             print(f"| `kgtool {shown}` | {seconds:.1f} |", flush=True)
 

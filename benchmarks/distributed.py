@@ -6,7 +6,7 @@ metric. On this 2-core machine the fair comparison is 1 process x 2 threads agai
 2 processes x 1 thread (one core each).
 
     python benchmarks/distributed.py                      # UMLS RotatE and TransE (offline)
-    python benchmarks/distributed.py --dataset fb15k237 --data-dir ../shared/data --epochs 1
+    python benchmarks/distributed.py --dataset fb15k237 --data-dir DIR --epochs 1
     python benchmarks/distributed.py --device cuda        # GPU machine: NCCL, dense gradients
 """
 
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import machine_facts
+from _harness import add_data_dir, machine_facts, parse
 
 CASES = {
     "rotate": ["--model", "rotate", "--set", "model.dim=256", "--set", "training.num_negatives=64",
@@ -55,11 +55,11 @@ def run_job(case: list[str], processes: int, threads: int, args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="umls")
-    parser.add_argument("--data-dir")
+    add_data_dir(parser)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
+    args = parse(parser)
     layouts = [(p, 1) for p in (1, 2)] if args.device == "cuda" else LAYOUTS
     print(machine_facts())
     print(f"# {args.dataset}, {args.epochs} epochs, device {args.device}; global batch equal in every layout")

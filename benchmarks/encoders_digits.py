@@ -23,6 +23,8 @@ from torch import nn
 from torch_geometric.nn import GCNConv
 from torch_geometric.utils import to_undirected
 
+from _harness import add_threads, machine_facts, parse
+
 from kgtool.encoders import CNNEncoder, DiffusionEncoder, MultimodalEmbedding, VAEEncoder
 
 
@@ -173,7 +175,9 @@ def main() -> None:
     parser.add_argument("--ddpm-epochs", type=int, default=10)
     parser.add_argument("--ddpm-step", type=int, default=50, help="noise step (of 1000) whose activations are the features")
     parser.add_argument("--vae-epochs", type=int, default=30)
-    args = parser.parse_args()
+    add_threads(parser, default=None)
+    args = parse(parser)
+    print(machine_facts())
 
     digits = load_digits()
     images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0  # (1797, 1, 8, 8) in [0, 1]

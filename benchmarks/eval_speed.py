@@ -15,20 +15,19 @@ The bound of a case is the larger of its compute time at the machine's measured 
 and score matrix at the measured memory bandwidth (a copy of 512 MiB); "of bound" is that bound
 divided by kgtool's steady time: 100% would be matmul speed for every flop.
 
-    python benchmarks/eval_speed.py --dataset fb15k237 --data-dir ../shared/data --max-test 500
-    python benchmarks/eval_speed.py --dataset fb15k237 --data-dir ../shared/data --max-test 2000 --cases distmult complex
+    python benchmarks/eval_speed.py --dataset fb15k237 --data-dir DIR --max-test 500
+    python benchmarks/eval_speed.py --dataset fb15k237 --data-dir DIR --max-test 2000 --cases distmult complex
     python benchmarks/eval_speed.py --kernel-limits   # what bounds the fused kernels, in ns per element
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from contextlib import contextmanager
 
 import torch
 
-from machine import best_of, machine_facts, matmul_rate, memory_bandwidth, timed
+from _harness import add_data_dir, add_threads, best_of, machine_facts, matmul_rate, memory_bandwidth, parse, timed
 
 CASES = {"distmult": 256, "complex": 256, "transe": 500, "rotate": 500}
 # Flops per (query, entity, dim) of scoring: a multiply-add per real number; ComplEx's dim
@@ -105,12 +104,13 @@ def pykeen_model(name: str, dim: int, dataset, kgtool_twin):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fb15k237")
-    parser.add_argument("--data-dir")
+    add_data_dir(parser)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--memory-budget-mb", type=int, default=512)
     parser.add_argument("--max-test", type=int, help="rank this many test triples (a fixed random subset; the filter keeps all)")
     parser.add_argument("--kernel-limits", action="store_true", help="time the fused kernels alone, then stop")
-    args = parser.parse_args()
+    add_threads(parser, default=None)
+    args = parse(parser)
     if args.kernel_limits:
         print(machine_facts())
         kernel_limits()

@@ -5,7 +5,7 @@ self-adversarial loss weighs exactly those the most. Filtering draws them again.
 the same config with the option off and on, for the same seeds, in this one run:
 
     python benchmarks/filter_negatives.py                                   # UMLS, Kinships
-    python benchmarks/filter_negatives.py --data-dir ../shared/data --cases fb15k237-rotate
+    python benchmarks/filter_negatives.py --data-dir DIR --cases fb15k237-rotate
 
 The FB15k-237 case keeps a fixed random 20,000 training triples and 500 valid/test triples (all
 14,541 entities), so that it runs in minutes on a CPU.
@@ -16,20 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from machine import machine_facts
+from _harness import REPO, add_data_dir, add_threads, machine_facts, parse, timed
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import kgtool  # noqa: E402
-from kgtool.config import Config  # noqa: E402
+import kgtool
+from kgtool.config import Config
 
 FB_SUBSET = {"model": {"name": "rotate", "dim": 100, "margin": 9.0},
              "training": {"num_negatives": 64, "batch_size": 512, "lr": 0.001, "epochs": 20, "eval_every": 5,
@@ -65,9 +60,7 @@ def run_case(name: str, filtered: bool, seed: int, data_dir: str | None) -> dict
 
         dataset = subset(load_kg(dataset_name, data_dir), 20_000, 500)
     with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        run = kgtool.fit(config, output=Path(folder) / "run", dataset=dataset)
-        wall = time.perf_counter() - started
+        wall, run = timed(lambda: kgtool.fit(config, output=Path(folder) / "run", dataset=dataset))
         log = [json.loads(line) for line in (Path(folder) / "run" / "log.jsonl").read_text().splitlines()]
     return {"mrr": run.metrics["test"]["mrr"], "hits@10": run.metrics["test"]["hits@10"],
             "train_s": sum(r["seconds"] for r in log), "wall_s": wall, "epochs": len(log)}
@@ -77,10 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="umls-rotate,umls-transe,kinships-rotate")
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--data-dir")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    add_data_dir(parser)
+    add_threads(parser)
+    args = parse(parser)
     print(machine_facts())
     print(f"{'case':<18} {'filter':>6} {'test MRR':>16} {'Hits@10':>8} {'train s/epoch':>13} {'wall s':>8}")
     for name in args.cases.split(","):

@@ -1,7 +1,8 @@
 """Training steps with per-row negatives: the fused candidate kernels against the plain path.
 
-One process, random models and batches, ``--threads`` torch threads; each row times a full step
-(positive and candidate scores, NSSA loss, backward, Adam) after two warm-up steps, which pay the
+One process, random models and graphs, ``--threads`` torch threads; each row times
+``kgtool.training.Trainer.step`` (positive and candidate scores, NSSA loss, backward, Adam) on
+batches of random triples, negatives not filtered, after two warm-up steps, which pay the
 compiling. "plain" is ``fused_negatives=False``; "eager chunks" runs the same chunked kernels
 uncompiled (the path without a C++ compiler). The losses of the rows must agree: the script prints
 the largest difference from the plain path's.
@@ -12,59 +13,46 @@ the largest difference from the plain path's.
 from __future__ import annotations
 
 import argparse
-import time
 from unittest import mock
 
 import torch
 
-from machine import machine_facts
+from _harness import add_threads, machine_facts, parse, random_kg, time_steps
 
-# case: entities, relations, batch, negatives, dim (complex numbers for RotatE)
+# case: model, entities, relations, batch, negatives, dim (complex numbers for RotatE)
 CASES = {
     "UMLS RotatE": ("rotate", 135, 46, 512, 64, 200),
     "UMLS TransE": ("transe", 135, 46, 512, 64, 200),
     "FB15k-237 RotatE": ("rotate", 14_541, 237, 1024, 128, 250),
     "FB15k-237 TransE": ("transe", 14_541, 237, 1024, 128, 500),
 }
+WARMUP = 2  # untimed steps of each row, which pay the compiling
 
 
 def step_seconds(case: tuple, fused: bool, steps: int) -> tuple[float, list[float]]:
-    """Mean seconds of a training step and the losses, tails and heads corrupted half and half."""
-    from kgtool.config import ModelConfig
-    from kgtool.kge import losses
-    from kgtool.kge.model import KGEModel
+    """Mean seconds of a training step and the losses; each row corrupts its head or its tail."""
+    from kgtool.config import resolve_config
+    from kgtool.kge.task import KGETask
+    from kgtool.training import Trainer
 
     name, n, relations, batch, negatives, dim = case
-    torch.manual_seed(0)
-    model = KGEModel(ModelConfig(name=name, dim=dim, margin=9.0), n, relations, fused_negatives=fused)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    generator = torch.Generator().manual_seed(0)
-    half = batch // 2
-
-    def step() -> float:
-        h, r, t = (torch.randint(k, (batch,), generator=generator) for k in (n, relations, n))
-        candidates = torch.randint(n, (batch, negatives), generator=generator)
-        negative = torch.cat([model.score_tail_candidates(h[:half], r[:half], candidates[:half]),
-                              model.score_head_candidates(r[half:], t[half:], candidates[half:])])
-        loss = losses.nssa_loss(model.score_hrt(torch.stack([h, r, t], dim=1)), negative, 1.0, None)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    for _ in range(2):
-        step()
-    started = time.perf_counter()
-    values = [step() for _ in range(steps)]
-    return (time.perf_counter() - started) / steps, values
+    config = resolve_config({
+        "model": {"name": name, "dim": dim, "margin": 9.0},
+        "training": {"num_negatives": negatives, "batch_size": batch, "lr": 1e-3, "fused_negatives": fused,
+                     "filter_negatives": False, "device": "cpu", "progress": False},
+    })
+    dataset = random_kg(n, relations, batch * (WARMUP + steps), 0)
+    torch.manual_seed(0)  # the embeddings' initialisation
+    trainer = Trainer(KGETask(config, dataset), config)
+    timed = time_steps(trainer, torch.arange(len(dataset.train)).split(batch), WARMUP)
+    return sum(timed["seconds"].values()) / steps, timed["losses"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=1)
+    add_threads(parser)
     parser.add_argument("--steps", type=int, default=5)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse(parser)
     from kgtool.kge import candidates
 
     print(machine_facts())

@@ -3,18 +3,17 @@
 Trains with ``kgtool.fit`` and each model's paper defaults (``kgtool.config.MODEL_DEFAULTS``:
 validation every epoch, the best validated model is tested).
 
-    python benchmarks/gnn_accuracy.py --data-dir ../shared/data [--seeds 10] [--runs cora:gcn:full ...]
+    python benchmarks/gnn_accuracy.py --data-dir DIR [--seeds 10] [--runs cora:gcn:full ...]
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import tempfile
 import time
 
-import torch
+from _harness import add_data_dir, add_threads, machine_facts, parse
 
 import kgtool
 from kgtool.config import resolve_config
@@ -35,13 +34,13 @@ def train_once(dataset: str, model: str, sampler: str, seed: int, data_dir: str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", required=True, help="folder holding Cora/raw and CiteSeer/raw")
+    add_data_dir(parser, required=True, holding="Cora/raw and CiteSeer/raw")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=512, help="train nodes per batch (sampled runs)")
     parser.add_argument("--runs", nargs="+", default=DEFAULT_RUNS, help="dataset:model:sampler")
-    args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    add_threads(parser, default=None)
+    args = parse(parser)
+    print(f"# {machine_facts()}")
     print(f"{'dataset':10} {'model':5} {'sampler':9} {'test acc':>14} {'s/run':>7}")
     for run in args.runs:
         dataset, model, sampler = run.split(":")

@@ -4,7 +4,7 @@ The graph has ogbl-wikikg2's shape (2.5M entities, 535 relations, 16M training t
 uniformly random ids, stored as int32 (half of int64's 384 MB; kgtool's training and ranking
 take int32 ids). Training uses sparse updates (``training.sparse=true``: sparse embedding
 gradients, SparseAdam), so a step touches only the rows of its batch. It times ``--batches``
-steps after ``--warmup`` untimed ones (``kgtool.training.Trainer``'s steps: loss with negative
+steps after ``--warmup`` untimed ones (``kgtool.training.Trainer.step``: loss with negative
 sampling, backward, optimizer step) and scales the mean to the epoch's ``ceil(16M / batch)``
 batches: the epoch time is an extrapolation and the table says so.
 
@@ -33,13 +33,12 @@ import time
 
 import torch
 
-from machine import machine_facts, peak_rss_mb
-from scaling import random_kg, time_training_steps
+from _harness import add_threads, machine_facts, parse, peak_rss_mb, random_kg, time_steps
 
 from kgtool.config import resolve_config
 from kgtool.evaluation.ranking import evaluate_link_prediction, rank_metrics, ranks_from_scores
 from kgtool.kge.task import KGETask
-from kgtool.training import build_optimizer
+from kgtool.training import Trainer
 
 
 def sampled_ranking(model, triples: torch.Tensor, num_entities: int, num_negatives: int,
@@ -94,9 +93,8 @@ def main() -> None:
     parser.add_argument("--memory-budget-mb", type=int, default=256, help="evaluation.memory_budget_mb of full ranking")
     parser.add_argument("--full-filter", action="store_true", help="filter with all known triples (slow, see above)")
     parser.add_argument("--int64", action="store_true", help="store the triples as int64 instead of int32")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    add_threads(parser)
+    args = parse(parser)
     torch.manual_seed(0)  # the embeddings' initialisation
     print(machine_facts(), flush=True)
     rows = []
@@ -118,7 +116,7 @@ def main() -> None:
     })
     started = time.perf_counter()
     task = KGETask(config, dataset)
-    optimizer = build_optimizer(task.model, config)
+    trainer = Trainer(task, config)
     generator = torch.Generator().manual_seed(0)
     epoch = torch.randperm(task.num_examples(), generator=generator).split(args.batch_size)
     parameters = sum(p.numel() * p.element_size() for p in task.model.parameters()) / 2**20
@@ -126,7 +124,7 @@ def main() -> None:
     row("parameters MB (SparseAdam adds 2x lazily)", f"{parameters:,.0f}")
     row("peak RSS MB before training", f"{peak_rss_mb():,.0f}")
 
-    timed = time_training_steps(task, optimizer, epoch[:args.warmup + args.batches], generator, args.warmup)
+    timed = time_steps(trainer, epoch[:args.warmup + args.batches], args.warmup)
     per_batch = sum(timed["seconds"].values()) / args.batches
     row(f"training: {args.batches} timed batches s", f"{per_batch * args.batches:.1f}")
     row("  ms per batch (loss / backward / step)",

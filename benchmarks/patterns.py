@@ -26,16 +26,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import random
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
-from machine import machine_facts
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _harness import REPO, add_threads, machine_facts, parse
 
 import kgtool
 from kgtool.data.kg import KGDataset
@@ -180,7 +176,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=400)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--umls", action="store_true", help="also UMLS with configs/umls/MODEL.yaml")
-    args = parser.parse_args()
+    add_threads(parser, default=None)
+    args = parse(parser)
     print(machine_facts())
     dataset = synthetic_kg()
     print(f"synthetic: {dataset.num_entities} entities, {dataset.num_relations} relations, "

@@ -2,12 +2,12 @@
 layer-wise inference that evaluation runs once, with peak memory. One mode per process, so that
 the peak RSS is that mode's:
 
-    python benchmarks/relational_cost.py --dataset fb15k237 --data-dir ../shared/data --fanout 10,5
-    python benchmarks/relational_cost.py --dataset fb15k237 --data-dir ../shared/data            # full graph
+    python benchmarks/relational_cost.py --dataset fb15k237 --data-dir DIR --fanout 10,5
+    python benchmarks/relational_cost.py --dataset fb15k237 --data-dir DIR            # full graph
     python benchmarks/relational_cost.py --synthetic 1000000 --fanout 10,5 --width 32 --dim 32
 
 ``--synthetic N`` trains on a random KG of N entities, 100 relations and 5N training triples
-(ids uniformly random, as in ``scaling.py``). Steps are ``kgtool.training.Trainer``'s (loss with
+(ids uniformly random, as in ``scaling.py``). Steps are ``kgtool.training.Trainer.step`` (loss with
 negative sampling, backward, optimizer step); ``--batches`` are timed after ``--warmup``.
 """
 
@@ -17,18 +17,18 @@ import argparse
 import time
 
 import torch
-from machine import machine_facts, peak_rss_mb
-from scaling import random_kg, time_training_steps
+
+from _harness import add_data_dir, add_threads, machine_facts, parse, peak_rss_mb, random_kg, time_steps
 
 from kgtool.config import Config
 from kgtool.kge.task import KGETask
-from kgtool.training import build_optimizer
+from kgtool.training import Trainer
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fb15k237")
-    parser.add_argument("--data-dir")
+    add_data_dir(parser)
     parser.add_argument("--synthetic", type=int, help="entities of a random KG instead of --dataset")
     parser.add_argument("--encoder", default="compgcn", choices=("rgcn", "compgcn"))
     parser.add_argument("--fanout", help="sampled subgraphs, e.g. 10,5; default: the full graph")
@@ -40,9 +40,8 @@ def main() -> None:
     parser.add_argument("--shared-negatives", action="store_true", help="one set of negatives per batch")
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    add_threads(parser)
+    args = parse(parser)
     print(machine_facts())
     if args.synthetic:
         dataset = random_kg(args.synthetic, 100, 5 * args.synthetic, 1000)
@@ -55,15 +54,14 @@ def main() -> None:
         relational["num_bases"] = 10
     config = Config.from_dict({"model": {"name": args.model, "dim": args.dim}, "relational": relational,
                                "training": {"num_negatives": args.negatives, "batch_size": args.batch_size,
-                                            "shared_negatives": args.shared_negatives}})
+                                            "shared_negatives": args.shared_negatives, "device": "cpu"}})
     started = time.perf_counter()
     task = KGETask(config, dataset)
     setup = time.perf_counter() - started
-    optimizer = build_optimizer(task.model, config)
-    generator = torch.Generator().manual_seed(0)
-    order = torch.randperm(task.num_examples(), generator=generator)
+    trainer = Trainer(task, config)
+    order = torch.randperm(task.num_examples(), generator=torch.Generator().manual_seed(0))
     batches = list(order[: (args.batches + args.warmup) * args.batch_size].split(args.batch_size))
-    timed = time_training_steps(task, optimizer, batches, generator, args.warmup)
+    timed = time_steps(trainer, batches, args.warmup)
     per_step = sum(timed["seconds"].values()) / args.batches
     steps_per_epoch = -(-task.num_examples() // args.batch_size)
     train_rss = peak_rss_mb()

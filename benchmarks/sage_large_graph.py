@@ -2,9 +2,9 @@
 
 kgtool's ``NodeClassificationTask`` with the neighbour sampler (pure torch when neither pyg-lib
 nor torch-sparse is installed) on a random graph (default 1M nodes, 10M edges), fanout 15,10,
-batches of 1024 training nodes, Adam. Labels are the argmax of a random projection of the
-features, so the model has something to learn. Prints the epoch's time and throughput, the
-peak RSS, and the machine's facts.
+batches of 1024 training nodes, Adam; each step is ``kgtool.training.Trainer.step``. Labels are
+the argmax of a random projection of the features, so the model has something to learn. Prints
+the epoch's time and throughput, the peak RSS, and the machine's facts.
 
     python benchmarks/sage_large_graph.py --threads 1 [--max-batches 20]
 """
@@ -12,17 +12,16 @@ peak RSS, and the machine's facts.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import resource
 import time
 
 import torch
 from torch_geometric.data import Data
 
+from _harness import add_threads, machine_facts, parse, peak_rss_mb, timed
+
 from kgtool.config import resolve_config
 from kgtool.gnn.task import NodeClassificationTask
-from kgtool.training import build_optimizer
+from kgtool.training import Trainer
 
 
 def synthetic_graph(nodes: int, edges: int, features: int, classes: int, train_fraction: float,
@@ -46,21 +45,18 @@ def main() -> None:
     parser.add_argument("--train-fraction", type=float, default=0.1, help="share of nodes that are training seeds")
     parser.add_argument("--fanout", default="15,10")
     parser.add_argument("--batch-size", type=int, default=1024)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's); on a busy machine 1 avoids thread contention")
+    add_threads(parser, default=None)
     parser.add_argument("--max-batches", type=int, default=None, help="stop early, for a quick check")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse(parser)
 
     generator = torch.Generator().manual_seed(0)
     started = time.perf_counter()
     data = synthetic_graph(args.nodes, args.edges, args.features, args.classes, args.train_fraction, generator)
     config = resolve_config({"model": {"name": "sage"}, "gnn": {"sampler": "neighbor", "fanout": args.fanout},
-                             "training": {"batch_size": args.batch_size}})
+                             "training": {"batch_size": args.batch_size, "device": "cpu"}})
     task = NodeClassificationTask(config, data, "synthetic")
     setup = time.perf_counter() - started
-    optimizer = build_optimizer(task.model, config)
+    trainer = Trainer(task, config)
 
     # count the edges the sampler draws, and the time it takes, without changing what it does
     sampler, sampled = task.loader.node_sampler, {"edges": 0, "seconds": 0.0}
@@ -78,19 +74,10 @@ def main() -> None:
     epoch = torch.randperm(task.num_examples(), generator=generator).split(args.batch_size)
     batches = epoch[:args.max_batches] if args.max_batches else epoch
     task.model.train()
-    losses = []
-    started = time.perf_counter()
-    for ids in batches:
-        optimizer.zero_grad()
-        loss = task.loss(ids, generator)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    seconds = time.perf_counter() - started
+    seconds, losses = timed(lambda: [trainer.step(ids) for ids in batches])
 
     scope = "full epoch" if len(batches) == len(epoch) else f"first {len(batches)} of the epoch's {len(epoch)} batches"
-    print(f"# {platform.machine()} {platform.processor()}, {os.cpu_count()} cpus, {torch.get_num_threads()} torch threads, "
-          f"torch {torch.__version__}, python {platform.python_version()}")
+    print(f"# {machine_facts()}")
     print(f"# GraphSAGE hidden {config.gnn.hidden_dim}, {config.gnn.num_layers} layers; fanout {args.fanout}; "
           f"batch {args.batch_size}; train fraction {args.train_fraction}; {scope}")
     rows = [
@@ -104,7 +91,7 @@ def main() -> None:
         ("sampled edges/s", f"{sampled['edges'] / seconds:,.0f}"),
         ("batches/s", f"{len(batches) / seconds:.2f}"),
         ("loss first -> last batch", f"{losses[0]:.3f} -> {losses[-1]:.3f}"),
-        ("peak RSS MB", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f}"),
+        ("peak RSS MB", f"{peak_rss_mb():,.0f}"),
     ]
     for name, value in rows:
         print(f"{name:26} {value:>16}")

@@ -9,11 +9,11 @@ Prints sampled edges/s and batches/s of each, with the machine's facts.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import torch
+
+from _harness import add_threads, machine_facts, parse
 
 from kgtool.sampling.neighbor import IncomingCSR, NeighborSampler, parse_fanout
 
@@ -56,14 +56,11 @@ def main() -> None:
     parser.add_argument("--fanout", default="15,10")
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--batches", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's); on a busy machine 1 avoids thread contention")
+    add_threads(parser, default=None)
     parser.add_argument("--small", action="store_true", help="100k nodes, 1M edges, 5 batches")
-    args = parser.parse_args()
+    args = parse(parser)
     if args.small:
         args.nodes, args.edges, args.batches = 100_000, 1_000_000, 5
-    if args.threads:
-        torch.set_num_threads(args.threads)
     fanout = parse_fanout(args.fanout)
     generator = torch.Generator().manual_seed(0)
     edge_index = torch.randint(args.nodes, (2, args.edges), generator=generator)
@@ -78,8 +75,7 @@ def main() -> None:
     rng = random.Random(0)
     reference_batches = max(1, args.batches // 4)
     reference = measure(lambda i: reference_sample(csr, seeds[i].tolist(), fanout, rng), reference_batches)
-    print(f"# {platform.machine()} {platform.processor()}, {os.cpu_count()} cpus, {torch.get_num_threads()} torch threads, "
-          f"torch {torch.__version__}, python {platform.python_version()}")
+    print(f"# {machine_facts()}")
     print(f"# graph: {args.nodes:,} nodes, {args.edges:,} edges; fanout {args.fanout}; batch {args.batch_size}; "
           f"CSR built in {build:.2f}s")
     print(f"{'sampler':24} {'edges/s':>14} {'batches/s':>10}")

@@ -11,7 +11,7 @@ optimizer) case trains in a fresh process, so its peak RSS (``ru_maxrss``) is it
   a full ``(entities, dim)`` gradient and updates every row's moments.
 
 A case runs ``--warmup`` untimed batches, then times ``--batches`` batches of the epoch's
-shuffled order (the steps of ``kgtool.training.Trainer``: loss, backward, optimizer step) and
+shuffled order (``kgtool.training.Trainer.step``: loss, backward, optimizer step) and
 scales the mean to the epoch's ``ceil(triples / batch)`` batches; ``--batches 0`` times the
 whole epoch instead. The table says which. Alongside it prints where a step's time goes
 (loss with sampling, backward, optimizer step) and writes ``scaling.md`` and ``scaling.png``
@@ -31,77 +31,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
-from machine import machine_facts, peak_rss_mb
+from _harness import add_threads, machine_facts, parse, peak_rss_mb, random_kg, time_steps
 
 OPTIMIZERS = ("sparse", "dense")
-
-
-class EntityNames(Sequence):
-    """Labels ``e0 … e{n-1}`` made on demand, so a synthetic vocabulary of millions of entities
-    costs no memory (a list of 3M Python strings would take about 200 MB)."""
-
-    def __init__(self, count: int, prefix: str = "e"):
-        self.count, self.prefix = count, prefix
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self.count))]
-        if not -self.count <= index < self.count:
-            raise IndexError(index)
-        return f"{self.prefix}{index % self.count}"
-
-
-def random_kg(num_entities: int, num_relations: int, num_train: int, num_test: int, seed: int = 0,
-              dtype=None):
-    """A :class:`KGDataset` of uniformly random ``(head, relation, tail)`` triples, ``num_train``
-    for training, ``num_test`` each for valid and test. ``dtype`` is the id type (int64 default)."""
-    import torch
-
-    from kgtool.data.kg import KGDataset
-
-    generator = torch.Generator().manual_seed(seed)
-    dtype = dtype or torch.long
-
-    def triples(n: int):
-        out = torch.empty((n, 3), dtype=dtype)
-        out[:, 0] = torch.randint(num_entities, (n,), generator=generator, dtype=dtype)
-        out[:, 1] = torch.randint(num_relations, (n,), generator=generator, dtype=dtype)
-        out[:, 2] = torch.randint(num_entities, (n,), generator=generator, dtype=dtype)
-        return out
-
-    splits = {"train": triples(num_train), "valid": triples(num_test), "test": triples(num_test)}
-    return KGDataset(name=f"random-{num_entities}", entities=EntityNames(num_entities),
-                     relations=EntityNames(num_relations, "r"), splits=splits)
-
-
-def time_training_steps(task, optimizer, batches, generator, warmup: int) -> dict:
-    """Run ``Trainer``'s step (loss, ``zero_grad``, backward, step) over ``batches`` (a list of
-    id tensors), the first ``warmup`` untimed; returns seconds per phase and the losses."""
-    seconds = {"loss": 0.0, "backward": 0.0, "step": 0.0}
-    losses = []
-    task.model.train()
-    for i, ids in enumerate(batches):
-        started = time.perf_counter()
-        loss = task.loss(ids, generator)
-        value = loss.item()
-        computed = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        backward = time.perf_counter()
-        optimizer.step()
-        stepped = time.perf_counter()
-        if i >= warmup:
-            seconds["loss"] += computed - started
-            seconds["backward"] += backward - computed
-            seconds["step"] += stepped - backward
-            losses.append(value)
-    return {"seconds": seconds, "losses": losses}
 
 
 def worker(args) -> None:
@@ -109,9 +43,8 @@ def worker(args) -> None:
 
     from kgtool.config import resolve_config
     from kgtool.kge.task import KGETask
-    from kgtool.training import build_optimizer
+    from kgtool.training import Trainer
 
-    torch.set_num_threads(args.threads)
     torch.manual_seed(0)  # the embeddings' initialisation
     started = time.perf_counter()
     dataset = random_kg(args.case_entities, args.relations, args.triples, 0)
@@ -122,17 +55,17 @@ def worker(args) -> None:
                      "device": "cpu", "progress": False},
     })
     task = KGETask(config, dataset)
-    optimizer = build_optimizer(task.model, config)
+    trainer = Trainer(task, config)
     setup_seconds = time.perf_counter() - started
     setup_rss = peak_rss_mb()
 
     generator = torch.Generator().manual_seed(0)
     epoch = torch.randperm(task.num_examples(), generator=generator).split(args.batch_size)
     measured = len(epoch) if args.batches == 0 else min(args.batches, len(epoch) - args.warmup)
-    timed = time_training_steps(task, optimizer, epoch[:args.warmup + measured], generator, args.warmup)
+    timed = time_steps(trainer, epoch[:args.warmup + measured], args.warmup)
     per_batch = {k: v / measured for k, v in timed["seconds"].items()}
     print("RESULT " + json.dumps({
-        "entities": args.case_entities, "optimizer": type(optimizer).__name__, "side": args.case_optimizer,
+        "entities": args.case_entities, "optimizer": type(trainer.optimizer).__name__, "side": args.case_optimizer,
         "epoch_batches": len(epoch), "measured_batches": measured, "per_batch": per_batch,
         "epoch_seconds": sum(per_batch.values()) * len(epoch), "setup_seconds": setup_seconds,
         "setup_rss_mb": setup_rss, "peak_rss_mb": peak_rss_mb(),
@@ -189,18 +122,15 @@ def main() -> None:
                         help="timed batches per dense case (seconds each at millions of entities); 0: whole epoch")
     parser.add_argument("--warmup", type=int, default=2, help="untimed batches before timing")
     parser.add_argument("--optimizers", default=",".join(OPTIMIZERS), help="sparse, dense or both")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads in each case's process")
+    add_threads(parser)  # in this process and in each case's
     parser.add_argument("--output", default=str(Path(__file__).parent / "results"),
                         help="folder for scaling.md and scaling.png")
     parser.add_argument("--case-entities", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--case-optimizer", choices=OPTIMIZERS, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse(parser)
     if args.case_optimizer:
         return worker(args)
 
-    import torch
-
-    torch.set_num_threads(args.threads)
     began = time.perf_counter()
     lines = [machine_facts()]
     epoch_batches = math.ceil(args.triples / args.batch_size)

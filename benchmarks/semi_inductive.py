@@ -17,23 +17,19 @@ Every row trains ``--config`` with the same ``--set`` overrides; only ``relation
 - ``compgcn``: CompGCN over the training triples (plus the support triples at inference), whose
   held-out entities start from a zero row and are represented by their neighbours.
 
-    OMP_NUM_THREADS=2 python benchmarks/semi_inductive.py --dataset codex-m --data-dir ../shared/data
+    OMP_NUM_THREADS=2 python benchmarks/semi_inductive.py --dataset codex-m --data-dir DIR
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
-from machine import machine_facts
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _harness import REPO, add_data_dir, add_settings, add_threads, machine_facts, parse, timed
 
 import kgtool
 from kgtool.config import Config
@@ -54,9 +50,7 @@ def run_row(dataset, config_file: str, row: str, settings: list[str]) -> list[di
     """The row's test summary; for ``table`` also that of its model with the held-out rows at zero."""
     config = Config.load(config_file).override(settings + ROWS[row] + ["training.progress=false"])
     with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        run = kgtool.fit(config, output=Path(folder) / "run", dataset=dataset)
-        wall = time.perf_counter() - started
+        wall, run = timed(lambda: kgtool.fit(config, output=Path(folder) / "run", dataset=dataset))
         results = [summary(row, run.metrics["test"], run.metrics.get("best_epoch"), wall)]
         if row == "table":
             held_out = ~dataset.trained_entities()
@@ -79,18 +73,16 @@ def print_row(result: dict, args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="codex-m")
-    parser.add_argument("--data-dir")
+    add_data_dir(parser)
     parser.add_argument("--split-dir", help="folder of the saved split (default: a temporary one)")
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--support", type=int, default=3)
     parser.add_argument("--config", default=str(REPO / "configs" / "codex-m" / "complex-compgcn-inductive.yaml"))
     parser.add_argument("--rows", default="table,compgcn")
-    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                        help="override of every row, e.g. training.epochs=20 (repeatable)")
-    parser.add_argument("--threads", type=int, default=2)
+    add_settings(parser, help="override of every row, e.g. training.epochs=20 (repeatable)")
+    add_threads(parser, default=2)
     parser.add_argument("--output", help="also write the rows as JSON lines here")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse(parser)
     print(machine_facts())
     split_dir = args.split_dir or tempfile.mkdtemp(prefix="semi-inductive-")
     dataset = saved_inductive_split(load_kg(args.dataset, args.data_dir), split_dir, args.fraction,

@@ -7,10 +7,10 @@ the same number of epochs. The matmul limit column times a plain ``a @ b`` of th
 scoring all entities for all test queries needs.
 
     python benchmarks/vs_pykeen.py --dataset umls --epochs 20 --seeds 2
-    python benchmarks/vs_pykeen.py --dataset fb15k237 --data-dir ../shared/data --epochs 1 --cases rotate,transe
+    python benchmarks/vs_pykeen.py --dataset fb15k237 --data-dir DIR --epochs 1 --cases rotate,transe
     python benchmarks/vs_pykeen.py --variant fast=training.shared_negatives=true,training.compile=true
-    python benchmarks/vs_pykeen.py --dataset fb15k237 --data-dir ../shared/data --max-train 20000 --max-test 500
-    python benchmarks/vs_pykeen.py --dataset fb15k237 --data-dir ../shared/data --epochs 1 --max-test 500 --cases complex-kvsall
+    python benchmarks/vs_pykeen.py --dataset fb15k237 --data-dir DIR --max-train 20000 --max-test 500
+    python benchmarks/vs_pykeen.py --dataset fb15k237 --data-dir DIR --epochs 1 --max-test 500 --cases complex-kvsall
 
 ``--max-train`` / ``--max-test`` keep a fixed random subset of those splits (for both libraries; all
 entities stay), so that a CPU measures throughput and evaluation at FB15k-237's size in minutes.
@@ -29,13 +29,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 
-from machine import matmul_rate, memory_bandwidth, peak_rss_mb
+from _harness import add_data_dir, machine_facts, matmul_rate, memory_bandwidth, parse, peak_rss_mb, timed
 
 CASES = {
     # name: model, dim, scoring, loss, negatives, batch size, lr, margin (γ), temperature (α)
@@ -234,9 +232,7 @@ def matmul_limit_seconds(dataset) -> float:
 
     a, b = torch.randn(2 * len(dataset.test), 256), torch.randn(256, dataset.num_entities)
     a @ b
-    started = time.perf_counter()
-    a @ b
-    return time.perf_counter() - started
+    return timed(lambda: a @ b)[0]
 
 
 def machine_limits(args) -> dict:
@@ -282,7 +278,7 @@ def run_worker(args, library: str, case: str = "", seed: int = 0, overrides: lis
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="umls")
-    parser.add_argument("--data-dir")
+    add_data_dir(parser)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--cases", default=",".join(CASES))
@@ -297,15 +293,13 @@ def main() -> None:
     parser.add_argument("--worker", dest="library", choices=("kgtool", "pykeen", "torchkge", "limits"), help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse(parser)
     if args.library:
         return worker(args)
 
-    import torch
-
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
-          f"{torch.get_num_threads()} threads, device {args.device}; dataset {args.dataset}, {args.epochs} epochs, "
-          f"{args.seeds} seed(s), at most {args.max_train or 'all'} training and {args.max_test or 'all'} test triples")
+    print(machine_facts())
+    print(f"device {args.device}; dataset {args.dataset}, {args.epochs} epochs, {args.seeds} seed(s), at most "
+          f"{args.max_train or 'all'} training and {args.max_test or 'all'} test triples")
     if args.kgtool_set:
         print(f"kgtool runs with: {' '.join(args.kgtool_set)}")
     libraries = {"kgtool": ("kgtool", args.kgtool_set)}  # row name: (library, kgtool overrides)

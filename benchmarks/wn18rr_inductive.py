@@ -14,7 +14,7 @@ valid and test are the triples with exactly one held-out end. The split is writt
 ``--transductive`` adds the original WN18RR split: text + structure against structure only, at
 the same budget (epochs, dim, negatives).
 
-    OMP_NUM_THREADS=1 python benchmarks/wn18rr_inductive.py --data-dir /work/shared/data
+    OMP_NUM_THREADS=1 python benchmarks/wn18rr_inductive.py --data-dir DIR
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from __future__ import annotations
 import argparse
 import logging
 import tempfile
-import time
 from pathlib import Path
+
+from _harness import add_data_dir, add_threads, machine_facts, parse, timed
 
 import kgtool
 from kgtool.data.inductive import saved_inductive_split
@@ -47,11 +48,10 @@ def model_config(args: argparse.Namespace, text: str | None, structural: bool) -
 
 
 def fit(name: str, config: dict, dataset, output: Path) -> dict:
-    started = time.perf_counter()
-    run = kgtool.fit(config, output=output / name, dataset=dataset)
+    seconds, run = timed(lambda: kgtool.fit(config, output=output / name, dataset=dataset))
     test = run.metrics["test"]
     return {"row": name, "mrr": test["mrr"], "hits@1": test["hits@1"], "hits@10": test["hits@10"],
-            "minutes": (time.perf_counter() - started) / 60}
+            "minutes": seconds / 60}
 
 
 def random_mrr(num_entities: int) -> float:
@@ -61,7 +61,7 @@ def random_mrr(num_entities: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", required=True, help="folder holding WN18RR/ (train, valid, test, text/)")
+    add_data_dir(parser, required=True, holding="WN18RR/ (train, valid, test, text/)")
     parser.add_argument("--split-dir", default="runs/wn18rr-inductive-split")
     parser.add_argument("--model", default="complex")
     parser.add_argument("--dim", type=int, default=64)
@@ -77,8 +77,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", default="text,structure", help="comma-separated inductive rows to train, or ''")
     parser.add_argument("--transductive", action="store_true", help="also compare on the original split")
-    args = parser.parse_args()
+    add_threads(parser, default=None)
+    args = parse(parser)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    print(machine_facts())
 
     original = load_kg("wn18rr", args.data_dir)
     text = str(Path(args.data_dir) / "WN18RR" / "text" / "entity2text.txt.gz")

@@ -184,10 +184,23 @@ class EncodersConfig:
     structural: bool = True  # also learn a per-item embedding; false: items are known by their text/images only
     fusion: str = "concat"  # concat (project [s; m_1; ...]) | gated (per-dimension softmax gates) | residual (s + W m)
     freeze: bool = False  # keep encoder weights fixed (pretrained); fusion and placeholders still learn
+    # the dataset's own entity features (a PyG graph's node x; HeteroData: each node type's in its own
+    # columns) as a modality, through a linear map (KGE models; GNNs take node features as x anyway)
+    features: bool = False
+    # encoders with an objective of their own (diffusion: denoising; vae: the ELBO) train on it for
+    # this many epochs of the items' images before the main training (logged as phase: pretrain); 0: not
+    pretrain_epochs: int = 10
 
     @property
     def enabled(self) -> bool:
-        return self.text_encoder != "none" or self.image_encoder != "none"
+        return self.text_encoder != "none" or self.image_encoder != "none" or self.features
+
+    def representation_options(self) -> dict:
+        """The keyword arguments of :func:`kgtool.encoders.multimodal_from_files` from files: every
+        option but the training loop's (``pretrain_epochs``) and the dataset's (``features``)."""
+        options = dataclasses.asdict(self)
+        del options["pretrain_epochs"], options["features"]  # the features come from the dataset
+        return options
 
 
 @dataclass
@@ -210,6 +223,37 @@ class RelationalConfig:
 
 
 @dataclass
+class DistributedConfig:
+    """Training under torchrun beyond data parallelism (kgtool.sharding)."""
+
+    # each rank holds a block of the entity table's rows and their optimizer state, instead of all of
+    # them (KGE models with sampled negatives); relations stay replicated
+    shard_entities: bool = False
+    negatives: str = "uniform"  # sharded negatives: uniform (over all entities) | local (from the rank's own rows, as PBG)
+    consolidate: bool = True  # sharded: at the end rank 0 gathers the table into checkpoint.pt (predict/export in one process)
+
+    def validate(self, config: "Config") -> None:
+        """The sharded table's requirements; a one-line ConfigError for each combination it lacks."""
+        _choice("distributed.negatives", self.negatives, ("uniform", "local"))
+        if not self.shard_entities:
+            if self.negatives != "uniform":
+                raise ConfigError("distributed.negatives=local draws from a rank's shard; set distributed.shard_entities=true")
+            return
+        t = config.training
+        needs = [(config.model.name in GNN_MODELS, f"a KGE model; {config.model.name} is a GNN"),
+                 (t.scoring != "negatives", f"training.scoring=negatives: {t.scoring} normalises each query's scores "
+                                            f"over all entities, which no rank holds"),
+                 (config.encoders.enabled or config.relational.encoder != "none",
+                  "a plain entity table; encoders and relational encoders compute rows from shared weights"),
+                 (bool(t.weight_decay), "training.weight_decay=0 (it would move untouched rows); use training.regularizer"),
+                 (t.sparse, "training.sparse=false: a sharded table always updates only the rows a step touches"),
+                 (config.evaluation.protocol in ("ogb", "both"), "evaluation.protocol=full (filtered ranking)")]
+        for refused, need in needs:
+            if refused:
+                raise ConfigError(f"distributed.shard_entities=true needs {need}")
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     gnn: GNNConfig = field(default_factory=GNNConfig)
@@ -218,6 +262,7 @@ class Config:
     relational: RelationalConfig = field(default_factory=RelationalConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -252,6 +297,7 @@ class Config:
             self._validate_combinations()
             self._validate_encoders()
             self._validate_relational()
+            self.distributed.validate(self)
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 
@@ -370,6 +416,11 @@ class Config:
                             ("encoders.dim", e.dim), ("encoders.layers", e.layers)]:
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {quoted(value)}")
+        if e.features and self.model.name in GNN_MODELS:
+            raise ConfigError(f"encoders.features feeds a KGE model's entities; {self.model.name} takes the node "
+                              f"features as its input x already")
+        if e.pretrain_epochs < 0:
+            raise ConfigError(f"encoders.pretrain_epochs must be 0 (no pretraining) or more, got {quoted(e.pretrain_epochs)}")
         if e.char_ngrams < 0:
             raise ConfigError(f"encoders.char_ngrams must be 0 (words only) or an n-gram length, "
                               f"got {quoted(e.char_ngrams)}")

@@ -119,7 +119,7 @@ def batch_generator(generator: torch.Generator, seed: int, epoch: int, batch: in
 
 
 # what a derived random stream is for: the first key of stream_seed, so no two purposes share one
-RANK_STREAM, TRAINER_STREAM, GLOBAL_STREAM = 0, 1, 2
+RANK_STREAM, TRAINER_STREAM, GLOBAL_STREAM, SHARD_STREAM, PRETRAIN_STREAM = 0, 1, 2, 3, 4
 
 
 def stream_seed(stream: int, *keys: int) -> int:

@@ -18,7 +18,8 @@ VALIDATION_METRICS = ("mrr", "hits@10", "accuracy")
 
 
 def read_log(folder: RunFolder) -> list[dict]:
-    """The epoch records of a run's ``log.jsonl``; a DataError names a missing file or bad line."""
+    """The training epochs' records of a run's ``log.jsonl`` (encoder pre-training's are left
+    out); a DataError names a missing file or bad line."""
     if not folder.log_path.is_file():
         raise DataError(f"{folder.path} has no log.jsonl: not a run folder, or no epoch finished")
     records = []
@@ -27,7 +28,7 @@ def read_log(folder: RunFolder) -> list[dict]:
             records.append(json.loads(line))
         except json.JSONDecodeError as error:
             raise DataError(f"{folder.log_path}:{number}: not JSON ({error.msg})") from None
-    return records
+    return [record for record in records if record.get("phase") != "pretrain"]
 
 
 def plot_runs(run_dirs: list[str | Path], output: str | Path | None = None, ranks: bool = False) -> Path:

@@ -172,9 +172,22 @@ def build_task(config: Config, dataset=None):
         from kgtool.gnn.task import GNNTask
 
         return GNNTask.from_config(config, dataset)
+    if config.distributed.shard_entities:
+        from kgtool.sharding.task import ShardedKGETask
+
+        return ShardedKGETask.from_config(config, dataset)
     from kgtool.kge.task import KGETask
 
     return KGETask.from_config(config, dataset)
+
+
+def trainer_class(config: Config) -> type[Trainer]:
+    """The training loop for ``config``: the shared one, or its sharded-table variant."""
+    if config.distributed.shard_entities:
+        from kgtool.sharding.training import ShardedTrainer
+
+        return ShardedTrainer
+    return Trainer
 
 
 def as_config(config: Config | dict | str | Path | None) -> Config:
@@ -324,7 +337,7 @@ def _fit_in(folder: RunFolder, config: Config, resume: bool, dataset, device: to
         if not resume:
             record_dataset(folder, config, getattr(task, "graph", task.dataset), given_in_memory)  # as loaded
         provenance.start_entry(folder, device, resume)
-    trainer = Trainer(task, config, folder, device, on_validation, on_epoch_end)
+    trainer = trainer_class(config)(task, config, folder, device, on_validation, on_epoch_end)
     if resume:
         trainer.restore(folder.load_checkpoint())  # on the CPU: restore moves what the device needs
     trainer.train()

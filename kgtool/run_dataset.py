@@ -19,6 +19,7 @@ from kgtool.names import known_name
 from kgtool.run_folder import RunFolder
 
 GRAPH_FILE = "graph.pt"  # a stored PyG Data's tensors, loadable with weights_only=True
+ENTITY_EXTRAS_FILE = "entity_extras.pt"  # a stored KGDataset's entity types and features, if any
 
 
 def absolute_data_paths(config: Config) -> Config:
@@ -92,6 +93,9 @@ def _store(dataset, path: Path) -> None:
         from kgtool.data.inductive import write_folder
 
         write_folder(dataset, path)
+        extras = {"types": dataset.entity_types, "features": dataset.entity_features}
+        if any(value is not None for value in extras.values()):
+            torch.save(extras, path / ENTITY_EXTRAS_FILE)
         return
     path.mkdir(parents=True, exist_ok=True)
     tensors = {name: getattr(dataset, name) for name in GRAPH_TENSORS
@@ -110,7 +114,11 @@ def _load_stored(path: Path, config: Config, name: str | None):
         return Data(**tensors)
     from kgtool.data.readers import load_folder
 
-    return load_folder(path, name=name or "dataset")
+    dataset = load_folder(path, name=name or "dataset")
+    if (path / ENTITY_EXTRAS_FILE).is_file():
+        extras = torch.load(path / ENTITY_EXTRAS_FILE, weights_only=True)
+        dataset.entity_types, dataset.entity_features = extras["types"], extras["features"]
+    return dataset
 
 
 def _describe_location(config: Config) -> str:

@@ -174,13 +174,14 @@ class RunFolder:
         with open(self.log_path, "a") as log:
             log.write(json.dumps(record) + "\n")
 
-    def truncate_log(self, epochs: int) -> None:
-        """Keep the log's records of the first ``epochs`` epochs: those a checkpoint holds. A run
-        killed after logging later epochs runs them again from that checkpoint on resume."""
+    def truncate_log(self, epochs: int, pretrain_epochs: int = 0) -> None:
+        """Keep the log's records of the first ``epochs`` epochs (and ``pretrain_epochs`` epochs of
+        encoder pre-training): those a checkpoint holds. A run killed after logging later epochs
+        runs them again from that checkpoint on resume."""
         if not self.log_path.is_file():
             return
         lines = self.log_path.read_text().splitlines(keepends=True)
-        kept = [line for line in lines if _logged_epoch(line) <= epochs]
+        kept = [line for line in lines if _kept_record(line, epochs, pretrain_epochs)]
         if len(kept) != len(lines):
             self._atomic_write(self.log_path, lambda f: f.write("".join(kept).encode()))
 
@@ -209,9 +210,11 @@ def make_folder(path: Path, what: str) -> None:
         raise ConfigError(f"cannot create the {what} {path}: {error.strerror}") from None
 
 
-def _logged_epoch(line: str) -> float:
-    """The epoch of a log line; a line a kill tore (or an empty one) counts as after every epoch."""
+def _kept_record(line: str, epochs: int, pretrain_epochs: int) -> bool:
+    """Whether a log line records one of the first ``epochs`` epochs (a pre-training line: of the
+    first ``pretrain_epochs``); a line a kill tore (or an empty one) is dropped."""
     try:
-        return json.loads(line)["epoch"]
-    except (ValueError, KeyError, TypeError):
-        return float("inf")
+        record = json.loads(line)
+        return record["epoch"] <= (pretrain_epochs if record.get("phase") == "pretrain" else epochs)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 
 from kgtool import distributed
 from kgtool.config import DEFAULT_BATCH_SIZE, Config
+from kgtool.encoders.pretraining import EncoderPretraining
 from kgtool.errors import CheckpointError, ConfigError, TrainingError
 from kgtool.run_folder import RunFolder
 from kgtool.tracking import Tracking
@@ -129,8 +130,8 @@ class Trainer:
         self.folder = folder
         self.device = device or resolve_device(self.training.device)
         task.model.to(self.device)
-        self.step_loss = distributed.data_parallel(task, self.device, self.training.sparse)
-        self.optimizer = build_optimizer(task.model, config)
+        self.step_loss = self._step_module()
+        self.optimizer = self._build_optimizer()
         self.scheduler = build_scheduler(self.optimizer, config)
         seed = distributed.stream_seed(distributed.TRAINER_STREAM, self.training.seed)
         self.generator = torch.Generator().manual_seed(seed)
@@ -145,6 +146,15 @@ class Trainer:
         self.finished = False
         self.seconds = 0.0  # wall time of the last epoch's training batches
         self.tracking = Tracking(config, folder)
+        pretrain_seed = distributed.stream_seed(distributed.PRETRAIN_STREAM, self.training.seed)
+        self.pretraining = EncoderPretraining(task.model, config.encoders.pretrain_epochs, pretrain_seed)
+
+    def _step_module(self) -> torch.nn.Module:
+        """``module(example_ids, generator) -> loss``: the task's loss, in DDP when distributed."""
+        return distributed.data_parallel(self.task, self.device, self.training.sparse)
+
+    def _build_optimizer(self) -> torch.optim.Optimizer:
+        return build_optimizer(self.task.model, self.config)
 
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:
@@ -163,6 +173,7 @@ class Trainer:
             "stale_validations": self.stale_validations,
             "finished": self.finished,
             "extra": self.task.extra_state(),
+            "pretraining": self.pretraining.state(),
         }
 
     def save(self) -> None:
@@ -180,6 +191,7 @@ class Trainer:
             if self.scheduler is not None and state["scheduler"] is not None:
                 self.scheduler.load_state_dict(state["scheduler"])
             self.generator.set_state(state["generator"])
+            self.pretraining.restore(state.get("pretraining"))
         except (KeyError, RuntimeError, ValueError) as error:
             raise CheckpointError(f"{self.folder.checkpoint_path} does not fit this run's config: "
                                   f"{str(error).splitlines()[0]}") from None
@@ -191,7 +203,8 @@ class Trainer:
         if self.finished and any(saved.get(key) != getattr(self.training, key) for key in ("epochs", "patience")):
             self._reopen()
         if distributed.is_main():
-            self.folder.truncate_log(self.epoch)  # epochs logged after this checkpoint will run again
+            # epochs logged after this checkpoint will run again
+            self.folder.truncate_log(self.epoch, self.pretraining.epoch)
 
     def _reopen(self) -> None:
         """Train a finished run on, as a resume that raised ``epochs`` or ``patience`` asks.
@@ -210,6 +223,7 @@ class Trainer:
     def train(self) -> None:
         try:
             with deferred_interrupts() as stop_requested:
+                self._pretrain(stop_requested)
                 while self.epoch < self.training.epochs and not self.finished:
                     self._train_epoch(stop_requested)
                     self._end_epoch()
@@ -217,6 +231,23 @@ class Trainer:
             self.tracking.close(failed=True)
             raise
         self._finish()
+
+    def _pretrain(self, stop_requested) -> None:
+        """Train the encoders that have an objective of their own on it (``encoders.pretrain_epochs``),
+        logging each epoch as ``phase: pretrain``; the phase's end is checkpointed, and Ctrl-C
+        saves and stops at an epoch's end."""
+        phase = self.pretraining
+        while not phase.done:
+            torch.manual_seed(distributed.stream_seed(distributed.PRETRAIN_STREAM, self.training.seed, phase.epoch))
+            record = phase.run_epoch()
+            if distributed.is_main():
+                self.folder.append_log(record)
+                log.info(f"pretraining epoch {record['epoch']}/{phase.epochs}: loss {record['loss']:.4f}")
+            if phase.done or stop_requested():
+                self.save()
+            if stop_requested():
+                raise KeyboardInterrupt(f"interrupted after pretraining epoch {phase.epoch}; state saved to "
+                                        f"{self.folder.checkpoint_path}")
 
     def _train_epoch(self, stop_requested) -> None:
         n = self.task.num_examples()

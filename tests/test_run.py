@@ -115,3 +115,16 @@ def test_a_run_that_fails_before_its_first_epoch_leaves_no_folder(tmp_path, monk
     with pytest.raises(KGToolError, match="broken on purpose"):
         kgtool.fit(small_config(data={"dataset": "nations"}), output=tmp_path / "mine")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "my notes"
+
+
+def test_resume_runs_on_the_saved_device_or_refuses_in_one_line(tmp_path, monkeypatch):
+    kgtool.fit(small_config(data={"dataset": "nations"}, training={"epochs": 1}), output=tmp_path / "run")
+    folder = RunFolder(tmp_path / "run")
+    saved = folder.config_path.read_text()
+    assert "device: cpu" in saved
+    folder.config_path.write_text(saved.replace("device: cpu", "device: cuda"))  # as written on a GPU machine
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"training.device=cuda is not available here"):
+        kgtool.fit({"training": {"epochs": 2}}, output=tmp_path / "run", resume=True)
+    resumed = kgtool.fit({"training": {"epochs": 2, "device": "cpu"}}, output=tmp_path / "run", resume=True)
+    assert resumed.config.training.device == "cpu" and folder.load_checkpoint()["epoch"] == 2

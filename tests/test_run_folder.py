@@ -35,7 +35,7 @@ def test_two_cli_fits_on_one_folder_the_second_exits_with_one_line(tmp_path):
     first run's folder stays whole (evaluate works on it)."""
     command = [sys.executable, "-m", "kgtool", "fit", "--model", "transe", "--dataset", "nations", "--no-progress",
                "--output", str(tmp_path / "race")]
-    first = subprocess.Popen(command + ["--epochs", "400", "--set", "model.dim=8", "--set", "training.batch_size=64"],
+    first = subprocess.Popen(command + ["--epochs", "100000", "--set", "model.dim=8", "--set", "training.batch_size=64"],
                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lock = tmp_path / "race" / ".lock"
     deadline = time.time() + 120

@@ -122,7 +122,26 @@ def from_pyg(graphs: tuple) -> KGDataset:
         types = [t for t, n in zip(node_types, sizes) for _ in range(n)]
     else:
         entities, types = [str(i) for i in range(sizes[0])], None
-    return KGDataset(name="pyg", entities=entities, relations=relations, splits=splits, entity_types=types)
+    return KGDataset(name="pyg", entities=entities, relations=relations, splits=splits, entity_types=types,
+                     entity_features=_node_features(first, node_types, sizes))
+
+
+def _node_features(graph, node_types: list, sizes: list[int]) -> tuple[Tensor, Tensor] | None:
+    """The nodes' ``x`` as ``(values (n, f), present (n,))`` in entity order: each node type's
+    features in columns of their own (zeros elsewhere), as types' features differ; None without any."""
+    blocks = [getattr(graph[t] if t is not None else graph, "x", None) for t in node_types]
+    widths = [x.shape[1] if x is not None and x.dim() == 2 else 0 for x in blocks]
+    if not any(widths):
+        return None
+    values = torch.zeros(sum(sizes), sum(widths))
+    present = torch.zeros(sum(sizes), dtype=torch.bool)
+    row, column = 0, 0
+    for x, size, width in zip(blocks, sizes, widths):
+        if width:
+            values[row:row + size, column:column + width] = x.float()
+            present[row:row + size] = True
+        row, column = row + size, column + width
+    return values, present
 
 
 def _homogeneous_relations(graphs: tuple) -> list[str]:

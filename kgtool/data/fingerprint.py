@@ -26,6 +26,9 @@ def dataset_fingerprint(dataset) -> str:
         digest.update(json.dumps([dataset.entities, dataset.relations]).encode())
         for split in sorted(dataset.splits):
             _update(digest, split, dataset.splits[split])
+        if dataset.entity_features is not None:  # they feed encoders.features
+            for name, tensor in zip(("features", "has_features"), dataset.entity_features):
+                _update(digest, name, tensor)
     elif hasattr(dataset, "edge_index"):
         for name in GRAPH_TENSORS:
             value = getattr(dataset, name, None)

@@ -128,8 +128,8 @@ def semi_inductive_split(dataset: KGDataset, fraction: float = 0.1, support: int
 
 def write_folder(dataset: KGDataset, folder: str | Path) -> None:
     """``train.txt``, ``valid.txt``, ``test.txt`` (labeled triples; ``support.txt`` when the dataset
-    has support triples) and ``entities.txt`` (the whole vocabulary), which
-    :func:`~kgtool.data.readers.load_folder` reads back with the same ids."""
+    has support triples), ``entities.txt`` and ``relations.txt`` (the vocabularies in id order),
+    which :func:`~kgtool.data.readers.load_folder` reads back with the same ids."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     e, r = dataset.entities, dataset.relations
@@ -137,6 +137,7 @@ def write_folder(dataset: KGDataset, folder: str | Path) -> None:
         lines = (f"{e[h]}\t{r[rel]}\t{e[t]}\n" for h, rel, t in dataset.splits[split].tolist())
         (folder / f"{split}.txt").write_text("".join(lines), encoding="utf-8")
     (folder / "entities.txt").write_text("".join(f"{entity}\n" for entity in e), encoding="utf-8")
+    (folder / "relations.txt").write_text("".join(f"{relation}\n" for relation in r), encoding="utf-8")
 
 
 def saved_inductive_split(dataset: KGDataset, folder: str | Path, fraction: float = 0.1, seed: int = 0,

@@ -52,6 +52,9 @@ class KGDataset:
     # optional type of each entity in id order (a PyG HeteroData's node type); entities of a
     # type are contiguous, in the order of the types' first entities
     entity_types: list[str] | None = None
+    # optional feature vectors of the entities ``(num_entities, f)`` and which entities have them
+    # ``(num_entities,)`` bool (a PyG graph's node x), for ``encoders.features``
+    entity_features: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @property
     def num_entities(self) -> int:
@@ -140,13 +143,6 @@ class KGDataset:
         return replace(self, splits={split: triples[kept[split]] for split, triples in self.splits.items()},
                        ogb_protocol=protocol)
 
-    def entity_ids(self, labels: list[str]) -> torch.Tensor:
-        """Ids of entity labels; an unknown label is a :class:`DataError` naming it."""
-        return _lookup(labels, self.entities, "entity", self.name)
-
-    def relation_ids(self, labels: list[str]) -> torch.Tensor:
-        return _lookup(labels, self.relations, "relation", self.name)
-
     def describe(self) -> str:
         sizes = " / ".join(f"{len(self.splits[s]):,}" for s in SPLITS)
         unseen = self.unseen_entities()
@@ -171,13 +167,14 @@ class KGDataset:
 
     @classmethod
     def from_labeled(cls, name: str, labeled: dict[str, list[tuple[str, str, str]]],
-                     entities: Sequence[str] | None = None) -> "KGDataset":
+                     entities: Sequence[str] | None = None, relations: Sequence[str] | None = None) -> "KGDataset":
         """Build ids from ``{split: [(head, relation, tail), ...]}`` string triples (train, valid,
         test, and optionally support).
 
         :param entities: the entity vocabulary in id order, which may hold entities of no triple
             (ranked as candidates all the same, e.g. known only through their text); default:
             the sorted entities of the triples
+        :param relations: the relation vocabulary in id order; default: the sorted relations of the triples
         """
         missing = [s for s in SPLITS if s not in labeled]
         if missing:
@@ -197,7 +194,12 @@ class KGDataset:
         elif not used <= set(entities):
             raise DataError(f"{name}: entities of triples missing from the entity list, e.g. "
                             f"{sorted(used - set(entities))[:3]}")
-        relations = sorted({r for s in names for _, r, _ in labeled[s]})
+        used_relations = {r for s in names for _, r, _ in labeled[s]}
+        if relations is None:
+            relations = sorted(used_relations)
+        elif len(set(relations)) != len(relations) or not used_relations <= set(relations):
+            raise DataError(f"{name}: the relation list names a relation twice or misses one of the triples', e.g. "
+                            f"{sorted(used_relations - set(relations))[:3]}")
         entity_id = {e: i for i, e in enumerate(entities)}
         relation_id = {r: i for i, r in enumerate(relations)}
         splits = {
@@ -205,12 +207,4 @@ class KGDataset:
                             dtype=torch.long).reshape(-1, 3)
             for s in names
         }
-        return cls(name=name, entities=list(entities), relations=relations, splits=splits)
-
-
-def _lookup(labels: list[str], vocabulary: list[str], kind: str, dataset: str) -> torch.Tensor:
-    index = {label: i for i, label in enumerate(vocabulary)}
-    unknown = [label for label in labels if label not in index]
-    if unknown:
-        raise DataError(f"unknown {kind} {unknown[0]!r} in dataset {dataset}")
-    return torch.tensor([index[label] for label in labels], dtype=torch.long)
+        return cls(name=name, entities=list(entities), relations=list(relations), splits=splits)

@@ -101,18 +101,24 @@ def load_folder(folder: str | Path, name: str | None = None) -> KGDataset:
     """A dataset from a folder holding train/valid/test triple files (and optionally support).
 
     An ``entities.txt`` file (one label a line), when present, is the entity vocabulary in id
-    order; it may name entities of no triple (an inductive split's held-out entities). Entity
-    labels for printing are taken from ``text/entity2text.txt[.gz]`` when present.
+    order; it may name entities of no triple (an inductive split's held-out entities); a
+    ``relations.txt`` likewise orders the relations (else sorted). Entity labels for printing are
+    taken from ``text/entity2text.txt[.gz]`` when present.
     """
     folder = Path(folder)
     files = find_split_files(folder)
-    vocabulary = folder / "entities.txt"
-    entities = [row[0] for row in read_tsv(vocabulary, columns=1)] if vocabulary.is_file() else None
-    dataset = KGDataset.from_labeled(name or folder.name, {s: read_triples(p) for s, p in files.items()}, entities)
+    entities, relations = (read_vocabulary(folder / f"{kind}.txt") for kind in ("entities", "relations"))
+    dataset = KGDataset.from_labeled(name or folder.name, {s: read_triples(p) for s, p in files.items()}, entities,
+                                     relations)
     for text_file in (folder / "text" / "entity2text.txt", folder / "text" / "entity2text.txt.gz"):
         if text_file.is_file():
             dataset.entity_text = dict(read_tsv(text_file, columns=2))
     return dataset
+
+
+def read_vocabulary(path: Path) -> list[str] | None:
+    """The labels of ``path`` (one a line) in id order, or None when there is no such file."""
+    return [row[0] for row in read_tsv(path, columns=1)] if path.is_file() else None
 
 
 def load_triples_factories(name: str, train, valid, test) -> KGDataset:

@@ -10,6 +10,7 @@ from kgtool.encoders.bag import BagOfWordsEncoder
 from kgtool.encoders.base import Encoder
 from kgtool.encoders.cnn import CNNEncoder
 from kgtool.encoders.diffusion import DiffusionEncoder
+from kgtool.encoders.features import FeatureEncoder
 from kgtool.encoders.from_files import multimodal_from_files
 from kgtool.encoders.fusion import MultimodalEmbedding
 from kgtool.encoders.pretrained_text import PretrainedTextEncoder
@@ -22,7 +23,7 @@ from kgtool.encoders.readers import (
     read_image_folder,
 )
 from kgtool.encoders.recurrent import GRUEncoder, LSTMEncoder
-from kgtool.encoders.registry import ENCODERS, build_encoder, encoder_checkpoint, encoder_from_checkpoint
+from kgtool.encoders.registry import ENCODERS, build_encoder
 from kgtool.encoders.tokenizer import WordTokenizer
 from kgtool.encoders.torchvision_backbone import TorchvisionEncoder
 from kgtool.encoders.transformer import TransformerEncoder
@@ -33,6 +34,7 @@ __all__ = [
     "BagOfWordsEncoder",
     "CNNEncoder",
     "DiffusionEncoder",
+    "FeatureEncoder",
     "ENCODERS",
     "Encoder",
     "GRUEncoder",
@@ -48,8 +50,6 @@ __all__ = [
     "align_texts",
     "build_encoder",
     "count_missing",
-    "encoder_checkpoint",
-    "encoder_from_checkpoint",
     "images_from_array",
     "multimodal_from_files",
     "read_entity_text",

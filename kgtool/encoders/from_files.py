@@ -49,6 +49,7 @@ def multimodal_from_files(
     structural: bool = True,
     fusion: str = "concat",
     freeze: bool = False,
+    features: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> MultimodalEmbedding:
     """The representation of the items ``names`` (in id order) from their text and images.
 
@@ -63,6 +64,8 @@ def multimodal_from_files(
     :param layers: Transformer/ViT blocks
     :param structural: keep a learned per-item embedding beside the modalities
     :param freeze: fixed encoder weights (e.g. a pretrained model); fusion and placeholders learn
+    :param features: the items' own feature vectors ``(len(names), f)`` and which items have them
+        ``(len(names),)`` bool (e.g. a PyG HeteroData's node ``x``), a modality through a linear map
     :raises DataError: for unknown ids in the text file or images, or an unreadable image
     """
     encoders, inputs = {}, {}
@@ -71,8 +74,11 @@ def multimodal_from_files(
                                                           max_vocab, char_ngrams, dim, layers)
     if image_encoder != "none":
         encoders["image"], inputs["image"] = _image_modality(names, images, image_encoder, dim, layers)
+    if features is not None:
+        encoders["features"] = build_encoder("features", in_dim=features[0].shape[1], out_dim=dim)
+        inputs["features"] = features
     if not encoders:
-        raise ConfigError("no modality: set encoders.text_encoder or encoders.image_encoder")
+        raise ConfigError("no modality: set encoders.text_encoder, encoders.image_encoder or encoders.features")
     if freeze:
         for encoder in encoders.values():
             encoder.freeze()

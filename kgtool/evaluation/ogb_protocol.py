@@ -18,6 +18,7 @@ from kgtool.data.kg import KGDataset
 from kgtool.errors import KGToolError
 from kgtool.evaluation.mode import evaluation_mode
 from kgtool.evaluation.ranking import reject_nan
+from kgtool.memory_budget import rows_within
 
 OGB_METRICS = ("mrr", "hits@1", "hits@3", "hits@10")
 
@@ -42,7 +43,7 @@ def evaluate_ogb(model, dataset: KGDataset, split: str, batch_size: int | None =
     head_negatives, tail_negatives = protocol.negatives[split]
     width = model.interaction.entity_width
     candidates = 1 + max(head_negatives.shape[1], tail_negatives.shape[1])
-    batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * candidates * width))
+    batch_size = batch_size or rows_within(memory_budget_mb, 3 * 4 * candidates * width)
     evaluator = Evaluator(name=protocol.name)
     device = next(model.parameters()).device
     results = {metric: [] for metric in OGB_METRICS}

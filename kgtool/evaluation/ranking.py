@@ -21,6 +21,7 @@ from kgtool.data.answers import AnswerIndex
 from kgtool.data.patterns import CATEGORIES, relation_categories
 from kgtool.errors import KGToolError
 from kgtool.evaluation.mode import evaluation_mode
+from kgtool.memory_budget import rows_within
 
 HITS_AT = (1, 3, 10)
 ScoreAll = Callable[[Tensor, Tensor], Tensor]  # (anchors (b,), relations (b,)) -> (b, num_entities)
@@ -124,7 +125,8 @@ def link_prediction_metrics(head: Ranks, tail: Ranks, relations: Tensor,
 
 def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memory_budget_mb: int = 512,
                              relation_labels: list[str] | None = None, batch_size: int | None = None,
-                             categories: list[str] | None = None, trained_entities: Tensor | None = None) -> dict:
+                             categories: list[str] | None = None, trained_entities: Tensor | None = None,
+                             ranker: Callable | None = None) -> dict:
     """Filtered head and tail ranking of ``triples`` ``(n, 3)`` with a model offering
     ``score_tails(h, r)`` and ``score_heads(r, t)``; ``known_triples`` ``(m, 3)`` is the filter.
     Under ``torchrun`` each rank ranks its share of ``triples`` and every rank gets all metrics.
@@ -137,8 +139,11 @@ def evaluate_link_prediction(model, triples: Tensor, known_triples: Tensor, memo
     With ``trained_entities`` ``(num_entities,)`` (bool: occurs in a training triple) and a triple
     naming an entity outside it, ``unseen_entities`` and ``seen_entities`` blocks give the metrics
     of the triples with and without such an entity (an inductive split's two kinds of queries).
+
+    ``ranker`` replaces :func:`link_prediction_ranks` (same arguments), e.g. by the ranking of a
+    sharded table (:func:`kgtool.sharding.ranking.sharded_link_prediction_ranks`).
     """
-    head, tail = link_prediction_ranks(model, triples, known_triples, memory_budget_mb, batch_size)
+    head, tail = (ranker or link_prediction_ranks)(model, triples, known_triples, memory_budget_mb, batch_size)
     if categories is None and relation_labels is not None:  # a caller ranking often passes them in
         categories = relation_categories(known_triples, len(relation_labels))
     metrics = link_prediction_metrics(head, tail, triples[:, 1].cpu(), relation_labels, categories)
@@ -163,7 +168,7 @@ def link_prediction_ranks(model, triples: Tensor, known_triples: Tensor, memory_
         raise KGToolError("no triples to rank: the split is empty")
     num_relations = int(known_triples[:, 1].max()) + 1 if len(known_triples) else 1
     num_relations = max(num_relations, int(triples[:, 1].max()) + 1)
-    batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * model.num_entities))
+    batch_size = batch_size or rows_within(memory_budget_mb, 3 * 4 * model.num_entities)
     device = next(model.parameters()).device
     h, r, t = distributed.shard(triples).to(device).unbind(dim=1)
     with evaluation_mode(model):

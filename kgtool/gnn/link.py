@@ -131,7 +131,7 @@ def graph_representation(config: Config, graph: Data, train: Tensor):
     node_encoder = None
     if config.encoders.enabled:
         names = [str(i) for i in range(graph.num_nodes)]
-        node_encoder = multimodal_from_files(names, config.encoders.dim, **dataclasses.asdict(config.encoders))
+        node_encoder = multimodal_from_files(names, config.encoders.dim, **config.encoders.representation_options())
     fanout = None
     if g.sampler == "neighbor":
         try:

@@ -22,7 +22,6 @@ named ``0..n-1`` in the files), encoded for the nodes of each batch's subgraph o
 
 from __future__ import annotations
 
-import dataclasses
 
 import torch
 from torch import Tensor, nn
@@ -50,7 +49,7 @@ class GNNTask:
         self.node_encoder = None
         if config.encoders.enabled:
             names = [str(i) for i in range(data.num_nodes)]
-            self.node_encoder = multimodal_from_files(names, config.encoders.dim, **dataclasses.asdict(config.encoders))
+            self.node_encoder = multimodal_from_files(names, config.encoders.dim, **config.encoders.representation_options())
 
     @classmethod
     def from_config(cls, config: Config, data: Data | None = None) -> "GNNTask":

@@ -36,11 +36,14 @@ class CorruptionSampler:
     :param known: the training triples ``(n, 3)`` to filter out: a negative that is one of them
         (a false negative, which self-adversarial weighting would weigh most) is drawn again, as
         the RotatE reference code drops them. Not with ``shared``.
+    :param pool: the entity ids ``(p,)`` to draw from (default: all), e.g. those a rank of a
+        sharded table holds (PBG's same-partition negatives).
     """
 
     def __init__(self, num_entities: int, num_negatives: int, head_probability: Tensor, shared: bool = False,
-                 known: Tensor | None = None):
+                 known: Tensor | None = None, pool: Tensor | None = None):
         self.num_entities = num_entities
+        self.pool = pool
         self.num_negatives = num_negatives
         self.head_probability = head_probability
         self.shared = shared
@@ -57,10 +60,16 @@ class CorruptionSampler:
         or ``(1, k)`` when shared."""
         b = len(positives)
         corrupt_head = torch.rand(b, generator=generator) < self.head_probability[positives[:, 1]]
-        entities = torch.randint(self.num_entities, (1 if self.shared else b, self.num_negatives), generator=generator)
+        entities = self._draw((1 if self.shared else b, self.num_negatives), generator)
         if self.known_tails is not None:
             entities = self._redraw_known(positives, corrupt_head, entities, generator)
         return corrupt_head, entities
+
+    def _draw(self, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+        """Entities drawn uniformly from the pool (all entities by default), of ``shape``."""
+        if self.pool is None:
+            return torch.randint(self.num_entities, shape, generator=generator)
+        return self.pool[torch.randint(len(self.pool), shape, generator=generator)]
 
     def _is_known(self, positives: Tensor, corrupt_head: Tensor, rows: Tensor, entities: Tensor) -> Tensor:
         """Whether the positive of each row ``rows`` ``(m,)`` with ``entities`` ``(m, c)`` in its
@@ -85,15 +94,18 @@ class CorruptionSampler:
             if not len(places):
                 return entities
             rows, columns = places.unbind(dim=1)
-            entities[rows, columns] = torch.randint(self.num_entities, (len(places),), generator=generator)
+            entities[rows, columns] = self._draw((len(places),), generator)
             places = places[self._is_known(positives, corrupt_head, rows, entities[rows, columns, None])[:, 0]]
         rows, inverse = torch.unique(places[:, 0], return_inverse=True)
         if len(rows):
             h, r, t = positives[rows].unbind(dim=1)
             answers = torch.where(corrupt_head[rows, None], self.known_heads.dense(t, r, self.num_entities),
                                   self.known_tails.dense(h, r, self.num_entities))  # (m, num_entities)
-            allowed = 1 - answers
-            allowed[allowed.sum(dim=1) == 0] = 1  # every entity an answer: nothing better to draw
+            drawable = torch.ones(self.num_entities, dtype=answers.dtype)
+            if self.pool is not None:
+                drawable = torch.isin(torch.arange(self.num_entities), self.pool).to(answers.dtype)
+            allowed = (1 - answers) * drawable
+            allowed[allowed.sum(dim=1) == 0] = drawable  # every entity an answer: nothing better to draw
             draws = torch.multinomial(allowed, entities.shape[1], replacement=True, generator=generator)
             entities[places[:, 0], places[:, 1]] = draws[inverse, places[:, 1]]
         return entities

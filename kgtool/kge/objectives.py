@@ -85,9 +85,13 @@ class Objective:
 
 class NegativeSampling(Objective):
     """Each training triple scored against ``training.num_negatives`` corrupted triples, under one
-    of the sampled-negative losses of :mod:`kgtool.kge.losses`."""
+    of the sampled-negative losses of :mod:`kgtool.kge.losses`.
 
-    def __init__(self, dataset: KGDataset, training: TrainingConfig):
+    :param pool: the entity ids ``(p,)`` negatives are drawn from (default: all), e.g. those a rank
+        of a sharded table holds (:mod:`kgtool.sharding`)
+    """
+
+    def __init__(self, dataset: KGDataset, training: TrainingConfig, pool: Tensor | None = None):
         super().__init__(dataset, training)
         if training.reciprocal:  # heads are asked as tails of the inverses
             head_probability = torch.zeros(2 * dataset.num_relations)
@@ -96,7 +100,7 @@ class NegativeSampling(Objective):
                                                            training.negative_sampler)
         known = self.examples if training.filters_negatives else None  # training triples (and inverses)
         self.sampler = CorruptionSampler(dataset.num_entities, training.num_negatives, head_probability,
-                                         shared=training.shared_negatives, known=known)
+                                         shared=training.shared_negatives, known=known, pool=pool)
         self.weights = self._subsampling_weights() if training.subsampling else None
         self.score_loss = sampled_loss(training)
 

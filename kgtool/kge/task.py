@@ -8,7 +8,6 @@ and no filter index.
 
 from __future__ import annotations
 
-import dataclasses
 from functools import cached_property, partial
 from typing import Callable
 
@@ -40,11 +39,15 @@ class KGETask:
         self.training = config.training
         if entity_encoder is None:
             entity_encoder = entity_representation(config, dataset)
-        self.model = KGEModel(model_config or config.model, dataset.num_entities, dataset.num_relations,
-                              reciprocal=self.training.reciprocal, sparse=self.training.sparse,
-                              compile=self.training.compile, entity_encoder=entity_encoder,
-                              fused_negatives=self.training.fused_negatives is not False)
+        self.model = self._build_model(model_config or config.model, entity_encoder)
         self.protocol = self._protocol()
+
+    def _build_model(self, model_config: ModelConfig, entity_encoder) -> KGEModel:
+        """The model this task trains (a subclass may build another, e.g. with a sharded table)."""
+        return KGEModel(model_config, self.dataset.num_entities, self.dataset.num_relations,
+                        reciprocal=self.training.reciprocal, sparse=self.training.sparse,
+                        compile=self.training.compile, entity_encoder=entity_encoder,
+                        fused_negatives=self.training.fused_negatives is not False)
 
     @classmethod
     def from_config(cls, config: Config, dataset: KGDataset | None = None) -> "KGETask":
@@ -119,8 +122,15 @@ def entity_representation(config: Config, dataset: KGDataset) -> Callable[[int],
     """The entity representation ``config`` asks for, as a factory (width -> module), or None for
     a table: the text/image encoders, and a relational GNN (R-GCN, CompGCN) over them or a table."""
     # with encoders, entities are represented from their text/images, at the width the model asks for
-    entity_encoder = (partial(multimodal_from_files, dataset.entities, **dataclasses.asdict(config.encoders))
-                      if config.encoders.enabled else None)
+    entity_encoder = None
+    if config.encoders.enabled:
+        features = None
+        if config.encoders.features:
+            if dataset.entity_features is None:
+                raise ConfigError(f"encoders.features: {dataset.name} has no entity features (a PyG graph's node x)")
+            features = dataset.entity_features
+        entity_encoder = partial(multimodal_from_files, dataset.entities, features=features,
+                                 **config.encoders.representation_options())
     if config.relational.encoder != "none":  # message passing over the training triples, fed by the above
         entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
                                             dataset.num_relations, entity_encoder,

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from kgtool.config import RelationalConfig, parse_fanout
+from kgtool.memory_budget import rows_within
 from kgtool.relational.compgcn_conv import CompGCNConv
 from kgtool.relational.message_graph import message_graph
 from kgtool.relational.rgcn_conv import RelationalGraphConv
@@ -204,7 +205,7 @@ def relational_encoder(config: RelationalConfig, train: Tensor, num_entities: in
 
     def build(out_width: int) -> RelationalEncoder:
         rows = inputs(config.width) if inputs is not None else nn.Embedding(num_entities, config.width)
-        max_edges = max(1, memory_budget_mb * 2**20 // (4 * 4 * max(config.width, out_width)))
+        max_edges = rows_within(memory_budget_mb, 4 * 4 * max(config.width, out_width))
         return RelationalEncoder(config, rows, edge_index, edge_type, num_entities, num_relations, out_width,
                                  max_edges, support_graph)
 

@@ -1,19 +1,16 @@
 """benchmarks/vs_pykeen.py's TorchKGE path: given the same DistMult embeddings, TorchKGE's filtered
 evaluator on the graphs the benchmark builds must agree with kgtool's ranking."""
 
-import sys
-
 import pytest
 import torch
 
 from kgtool.config import ModelConfig
 from kgtool.evaluation.ranking import evaluate_link_prediction
 from kgtool.kge.model import KGEModel
-from tests.conftest import REPO, random_dataset
+from tests.conftest import random_dataset
 
 pytest.importorskip("torchkge")
-sys.path.insert(0, str(REPO / "benchmarks"))
-import vs_pykeen  # a script beside machine.py, not a package
+import vs_pykeen  # a script in benchmarks/, which tests/benchmarks/conftest.py puts on sys.path
 
 
 def test_torchkge_filtered_metrics_match_kgtool_for_distmult():

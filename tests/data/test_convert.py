@@ -137,3 +137,30 @@ def test_as_pyg_of_an_untyped_dataset_is_a_data():
     assert isinstance(back, Data) and back.num_nodes == 30
     assert back.num_edges == sum(len(t) for t in dataset.splits.values())
     assert torch.equal(back.edge_index[:, back.val_mask].t(), dataset.valid[:, [0, 2]])
+
+
+def test_hetero_node_features_feed_the_encoders_and_travel_with_the_run(tmp_path):
+    """Each node type's x lands in its own columns; encoders.features maps them into the entity
+    rows; the run folder keeps them, so the loaded run scores as the finished one."""
+    import shutil
+
+    from kgtool.encoders import FeatureEncoder
+
+    graph = grouped_hetero_graph(masks=True)
+    graph["item"].x = torch.randn(30, 3, generator=torch.Generator().manual_seed(1))
+    dataset = as_dataset(graph, KGE)
+    values, present = dataset.entity_features
+    assert values.shape == (50, 8) and present.all()
+    users = [i for i, t in enumerate(dataset.entity_types) if t == "user"]
+    items = [i for i, t in enumerate(dataset.entity_types) if t == "item"]
+    assert torch.equal(values[users, :5], graph["user"].x) and not values[users, 5:].any()
+    assert torch.equal(values[items, 5:], graph["item"].x) and not values[items, :5].any()
+    config = small_config(model={"name": "distmult", "dim": 8}, training={"epochs": 2},
+                          encoders={"features": True, "dim": 8})
+    run = kgtool.fit(config, output=tmp_path / "run", dataset=graph)
+    assert any(isinstance(m, FeatureEncoder) for m in run.model.modules())
+    shutil.move(tmp_path / "run", tmp_path / "moved")
+    loaded = kgtool.load(tmp_path / "moved")
+    assert loaded.evaluate("test")["mrr"] == pytest.approx(run.metrics["test"]["mrr"])
+    with pytest.raises(kgtool.ConfigError, match="has no entity features"):
+        kgtool.fit(config, output=tmp_path / "nations")

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from kgtool.encoders import ENCODERS, WordTokenizer, build_encoder, encoder_checkpoint, encoder_from_checkpoint
+from kgtool.encoders import ENCODERS, WordTokenizer, build_encoder
 from kgtool.errors import ConfigError
 
 VOCAB = 12
@@ -18,15 +18,17 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_checkpoint_round_trip_through_weights_only_load(name, tmp_path):
+def test_an_encoder_rebuilds_from_its_config_and_weights_through_weights_only_load(name, tmp_path):
+    """As a run's checkpoint holds an encoder: its weights in the model's state, rebuilt from the config."""
     config, kind = CASES[name]
     inputs = torch.randint(1, VOCAB, (3, 6)) if kind == "text" else torch.rand(3, 1, 8, 8)
     torch.manual_seed(0)
     encoder = build_encoder(name, **config).eval()
     expected = encoder(inputs)
-    torch.save(encoder_checkpoint(encoder), tmp_path / "encoder.pt")
+    torch.save(encoder.state_dict(), tmp_path / "encoder.pt")
     torch.manual_seed(1)  # a different initialisation, overwritten by the saved weights
-    loaded = encoder_from_checkpoint(torch.load(tmp_path / "encoder.pt", weights_only=True))
+    loaded = build_encoder(name, **encoder.config()).eval()
+    loaded.load_state_dict(torch.load(tmp_path / "encoder.pt", weights_only=True))
     assert type(loaded) is ENCODERS[name]
     torch.testing.assert_close(loaded(inputs), expected, rtol=0, atol=0)
 
