@@ -171,3 +171,36 @@ def random_kg(num_entities: int, num_relations: int, num_train: int, num_test: i
     splits = {"train": triples(num_train), "valid": triples(num_test), "test": triples(num_test)}
     return KGDataset(name=f"random-{num_entities}", entities=EntityNames(num_entities),
                      relations=EntityNames(num_relations, "r"), splits=splits)
+
+
+# -- the digits graph (encoders_digits.py, encoder_pretraining.py) ------------------------------
+def homophilous_edges(labels, degree: int, homophily: float, seed: int):
+    """(2, num_edges) undirected edges: each node picks ``degree`` partners, each of its own class
+    with probability ``homophily`` and uniformly at random otherwise."""
+    import numpy as np
+    import torch
+    from torch_geometric.utils import to_undirected
+
+    rng = np.random.default_rng(seed)
+    by_class = {c: np.flatnonzero(labels == c) for c in np.unique(labels)}
+    sources, targets = [], []
+    for node, label in enumerate(labels):
+        for _ in range(degree):
+            pool = by_class[label] if rng.random() < homophily else np.arange(len(labels))
+            partner = int(rng.choice(pool))
+            if partner != node:
+                sources.append(node)
+                targets.append(partner)
+    return to_undirected(torch.tensor([sources, targets]))
+
+
+def train_split(labels, per_class: int, seed: int):
+    """(n,) bool mask of ``per_class`` random training nodes per class."""
+    import numpy as np
+    import torch
+
+    rng = np.random.default_rng(seed)
+    mask = torch.zeros(len(labels), dtype=torch.bool)
+    for c in np.unique(labels):
+        mask[rng.choice(np.flatnonzero(labels == c), per_class, replace=False)] = True
+    return mask

@@ -21,9 +21,8 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 from torch_geometric.nn import GCNConv
-from torch_geometric.utils import to_undirected
 
-from _harness import add_threads, machine_facts, parse
+from _harness import add_threads, homophilous_edges, machine_facts, parse, train_split
 
 from kgtool.encoders import CNNEncoder, DiffusionEncoder, MultimodalEmbedding, VAEEncoder
 
@@ -71,31 +70,6 @@ class CNNClassifier(nn.Module):
 
     def forward(self, edge_index: torch.Tensor) -> torch.Tensor:
         return self.head(self.cnn(self.images).relu())
-
-
-def homophilous_edges(labels: np.ndarray, degree: int, homophily: float, seed: int) -> torch.Tensor:
-    """(2, num_edges) undirected edges: each node picks ``degree`` partners, each of its own class
-    with probability ``homophily`` and uniformly at random otherwise."""
-    rng = np.random.default_rng(seed)
-    by_class = {c: np.flatnonzero(labels == c) for c in np.unique(labels)}
-    sources, targets = [], []
-    for node, label in enumerate(labels):
-        for _ in range(degree):
-            pool = by_class[label] if rng.random() < homophily else np.arange(len(labels))
-            partner = int(rng.choice(pool))
-            if partner != node:
-                sources.append(node)
-                targets.append(partner)
-    return to_undirected(torch.tensor([sources, targets]))
-
-
-def train_split(labels: np.ndarray, per_class: int, seed: int) -> torch.Tensor:
-    """(n,) bool mask of ``per_class`` random training nodes per class."""
-    rng = np.random.default_rng(seed)
-    mask = torch.zeros(len(labels), dtype=torch.bool)
-    for c in np.unique(labels):
-        mask[rng.choice(np.flatnonzero(labels == c), per_class, replace=False)] = True
-    return mask
 
 
 def fit_and_test(model: nn.Module, edge_index, y, train, epochs: int, lr: float) -> float:
