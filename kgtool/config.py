@@ -37,18 +37,6 @@ DEVICES = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # training.device values; kgt
 MAX_SEED = 2**64 - 1  # torch.manual_seed takes seeds in [0, MAX_SEED]
 FLOAT32_MAX = 3.4028234663852886e38  # parameters and scores are float32: a margin or scale beyond is inf
 
-# Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
-# (see resolve_config). GNNs: each paper's Cora setup — GCN: Kipf & Welling (2017); GAT:
-# Veličković et al. (2018); GraphSAGE: mean aggregator, the GCN recipe with a wider hidden layer.
-# A GNN without a dataset trains on Cora, a node graph, not on the KG default.
-_GNN_TRAINING = {"lr": 0.01, "weight_decay": 5e-4, "epochs": 200, "eval_every": 1, "patience": 0}
-_GNN_DATA = {"dataset": "cora"}
-MODEL_DEFAULTS: dict[str, dict] = {
-    "gcn": {"gnn": {"hidden_dim": 16, "dropout": 0.5}, "training": _GNN_TRAINING, "data": _GNN_DATA},
-    "gat": {"gnn": {"hidden_dim": 8, "heads": 8, "output_heads": 1, "dropout": 0.6},
-            "training": {**_GNN_TRAINING, "lr": 0.005}, "data": _GNN_DATA},
-    "sage": {"gnn": {"hidden_dim": 64, "dropout": 0.5}, "training": _GNN_TRAINING, "data": _GNN_DATA},
-}
 
 
 def model_name(text: str) -> str:
@@ -701,3 +689,19 @@ def _choice(name: str, value: Any, allowed: tuple) -> None:
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {quoted(value)}"
                           f"{did_you_mean(value, allowed)}")
+
+
+def _model_defaults() -> dict[str, dict]:
+    """Per-model defaults that differ from the dataclass defaults, applied beneath a user's values
+    (see :func:`resolve_config`): each GNN's paper setup on Cora, kept as the recipes
+    ``configs/cora/<model>.yaml`` (GCN: Kipf & Welling 2017; GAT: Veličković et al. 2018;
+    GraphSAGE: mean aggregator, the GCN recipe with a wider hidden layer), less their ``model`` section."""
+    defaults = {}
+    for model in GNN_MODELS:
+        values = read_yaml(recipe_path(f"cora/{model}"))
+        values.pop("model")
+        defaults[model] = values
+    return defaults
+
+
+MODEL_DEFAULTS: dict[str, dict] = _model_defaults()

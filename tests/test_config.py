@@ -266,3 +266,13 @@ def test_a_torn_last_log_line_is_dropped_on_resume(tmp_path):
         log.write('{"epoch": 3, "lo')  # killed mid-write
     folder.truncate_log(2)
     assert folder.log_path.read_text().splitlines() == ['{"epoch": 1, "loss": 0.5}', '{"epoch": 2, "loss": 0.4}']
+
+
+def test_the_gnn_paper_recipes_are_the_gnn_models_defaults():
+    """configs/cora/<model>.yaml holds each GNN's paper setup: what --model brings beneath the
+    user's values, and a recipe by name."""
+    from kgtool.config import GNN_MODELS, Config, resolve_config
+
+    for model in GNN_MODELS:
+        assert Config.load(f"cora/{model}") == resolve_config({"model": {"name": model}})
+    assert resolve_config({"model": {"name": "gat"}}).training.lr == 0.005
