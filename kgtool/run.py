@@ -201,8 +201,11 @@ def as_config(config: Config | dict | str | Path | None) -> Config:
 
 
 def default_output(config: Config) -> Path:
+    """``runs/<dataset>-<model>-<time>``, with ``-2``, ``-3``... when a run of the same second has it."""
     name = Path(config.data.dataset).name or "dataset"
-    return Path("runs") / f"{name}-{config.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = Path("runs") / f"{name}-{config.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidates = (base.with_name(f"{base.name}-{n}") if n > 1 else base for n in range(1, 1000))
+    return next((path for path in candidates if not path.exists()), base)
 
 
 # what a resume may change: how long and where it goes on, and where its data lies now (the

@@ -128,3 +128,15 @@ def test_resume_runs_on_the_saved_device_or_refuses_in_one_line(tmp_path, monkey
         kgtool.fit({"training": {"epochs": 2}}, output=tmp_path / "run", resume=True)
     resumed = kgtool.fit({"training": {"epochs": 2, "device": "cpu"}}, output=tmp_path / "run", resume=True)
     assert resumed.config.training.device == "cpu" and folder.load_checkpoint()["epoch"] == 2
+
+
+def test_default_run_folders_of_the_same_second_do_not_collide(tmp_path, monkeypatch):
+    from kgtool.run import default_output
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("time.strftime", lambda pattern: "20261206-120000")
+    config = small_config(data={"dataset": "nations"})
+    first = default_output(config)
+    first.mkdir(parents=True)
+    assert first.name == "nations-rotate-20261206-120000"
+    assert default_output(config).name == "nations-rotate-20261206-120000-2"
