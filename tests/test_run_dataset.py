@@ -90,7 +90,7 @@ def test_a_graph_given_in_memory_is_stored_and_loads_again(tmp_path):
     assert loaded.evaluate("test")["accuracy"] == pytest.approx(run.metrics["test"]["accuracy"])
 
 
-def test_fingerprints_ignore_file_form_and_see_one_changed_triple(tmp_path):
+def test_fingerprints_ignore_file_form_and_line_order_and_see_one_changed_triple(tmp_path):
     plain = copy_of_nations(tmp_path / "plain")
     crlf = copy_of_nations(tmp_path / "crlf")
     for split in ("train", "valid", "test"):
@@ -98,6 +98,10 @@ def test_fingerprints_ignore_file_form_and_see_one_changed_triple(tmp_path):
     from kgtool.data.readers import load_folder
 
     assert dataset_fingerprint(load_folder(plain)) == dataset_fingerprint(load_folder(crlf))
+    shuffled = copy_of_nations(tmp_path / "shuffled")
+    lines = (shuffled / "train.txt").read_text().splitlines(keepends=True)
+    (shuffled / "train.txt").write_text("".join(reversed(lines)))
+    assert dataset_fingerprint(load_folder(shuffled)) == dataset_fingerprint(load_folder(plain))
     assert dataset_fingerprint(load_folder(plain)) == dataset_fingerprint(load_kg("nations"))
     lines = (plain / "valid.txt").read_text().splitlines(keepends=True)
     (plain / "valid.txt").write_text("".join(lines[1:]))
