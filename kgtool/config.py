@@ -255,6 +255,10 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def flat(self) -> dict[str, Any]:
+        """Every option as ``{"section.key": value}``."""
+        return {f"{section}.{key}": value for section, values in self.to_dict().items() for key, value in values.items()}
+
     @classmethod
     def from_dict(cls, values: dict, source: str = "config", validate: bool = True) -> "Config":
         """Build a config from nested ``{section: {key: value}}``; unknown keys and values of the

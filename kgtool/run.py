@@ -238,9 +238,8 @@ def resumed_config(folder: RunFolder, changes: Config | dict | str | Path | None
 
 def config_changes(before: Config, after: Config) -> dict[str, tuple]:
     """``{"section.key": (before, after)}`` for every option that differs."""
-    old, new = before.to_dict(), after.to_dict()
-    return {f"{section}.{key}": (old[section][key], value) for section in new for key, value in new[section].items()
-            if old[section][key] != value}
+    old, new = before.flat(), after.flat()
+    return {key: (old[key], value) for key, value in new.items() if old[key] != value}
 
 
 def resolved_config(config: Config, task) -> Config:
@@ -337,7 +336,7 @@ def _fit_in(folder: RunFolder, config: Config, resume: bool, dataset, device: to
     if main:
         log.info(task.describe())
         folder.save_config(config)
-        if not resume:
+        if not folder.dataset_record_path.is_file():  # recorded once, when the run first started
             record_dataset(folder, config, getattr(task, "graph", task.dataset), given_in_memory)  # as loaded
         provenance.start_entry(folder, device, resume)
     trainer = trainer_class(config)(task, config, folder, device, on_validation, on_epoch_end)

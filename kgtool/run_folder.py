@@ -32,7 +32,8 @@ from kgtool.config import Config
 from kgtool.errors import CheckpointError, ConfigError, KGToolError
 
 # written atomically through temporary files named ".<name>.<random>" (see _atomic_write)
-ATOMIC_FILES = ("config.yaml", "checkpoint.pt", "metrics.json", "log.jsonl", "dataset.json", "provenance.json")
+ATOMIC_FILES = ("config.yaml", "checkpoint.pt", "metrics.json", "log.jsonl", "dataset.json", "provenance.json",
+                "tracking.json")
 # any of these marks a folder as a run's (finished or not): a new fit there would mix two runs
 RUN_FILES = ("config.yaml", "checkpoint.pt", "log.jsonl", "metrics.json", "provenance.json")
 
@@ -72,6 +73,11 @@ class RunFolder:
     @property
     def provenance_path(self) -> Path:
         return self.path / "provenance.json"
+
+    @property
+    def tracking_path(self) -> Path:
+        """The MLflow and W&B run ids of this run (:mod:`kgtool.tracking`), so a resume logs to the same runs."""
+        return self.path / "tracking.json"
 
     @property
     def stored_dataset_path(self) -> Path:

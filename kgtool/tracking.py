@@ -32,7 +32,6 @@ first logging of those epochs, as log.jsonl does).
 from __future__ import annotations
 
 import csv
-import json
 import time
 import uuid
 from pathlib import Path
@@ -69,7 +68,8 @@ def final_scalars(metrics: dict, prefix: str = "final") -> dict[str, float]:
 
 
 def flat_params(config: Config) -> dict[str, str]:
-    return {f"{section}.{key}": str(value) for section, values in config.to_dict().items() for key, value in values.items()}
+    """The resolved config as tracker parameters: ``{"section.key": "value"}``."""
+    return {key: str(value) for key, value in config.flat().items()}
 
 
 class Tracker:
@@ -89,11 +89,11 @@ class Tracker:
 
     def remembered_id(self, name: str, new_id) -> str:
         """The id of this run's ``name`` run from ``<run>/tracking.json``, else ``new_id()`` written there."""
-        path = self.folder.path / "tracking.json"
-        ids = json.loads(path.read_text()) if path.is_file() else {}
+        path = self.folder.tracking_path
+        ids = self.folder.load_json(path) or {}
         if name not in ids:
             ids[name] = new_id()
-            path.write_text(json.dumps(ids, indent=2))
+            self.folder.save_json(path, ids)
         return ids[name]
 
 

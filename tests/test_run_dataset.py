@@ -129,3 +129,30 @@ def test_a_registered_name_in_another_spelling_is_not_taken_for_a_folder_of_that
     monkeypatch.chdir(tmp_path)
     (tmp_path / "FB15k-237").mkdir()  # the loader reads the registered fb15k237, so the saved config must name it
     assert absolute_data_paths(small_config(data={"dataset": "FB15k-237"})).data.dataset == "FB15k-237"
+
+
+def test_a_run_given_in_memory_and_killed_before_its_first_checkpoint_keeps_its_stored_data(tmp_path, monkeypatch):
+    """Its resume starts the run again from the saved config: the record of the stored copy stays,
+    so the finished run still loads from its own folder."""
+    from kgtool.kge.task import KGETask
+    from kgtool.run_folder import RunFolder
+
+    calls, original = {"n": 0}, KGETask.loss
+
+    def killed_in_epoch_one(self, ids, generator):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("killed")  # as a kill: no checkpoint is written
+        return original(self, ids, generator)
+
+    monkeypatch.setattr(KGETask, "loss", killed_in_epoch_one)
+    config = small_config(training={"epochs": 1, "batch_size": 64})
+    (tmp_path / "run").mkdir()  # there before, so kept with what the killed run wrote, as after a kill -9
+    with pytest.raises(KeyboardInterrupt):
+        kgtool.fit(config, output=tmp_path / "run", dataset=random_dataset())
+    monkeypatch.setattr(KGETask, "loss", original)
+    assert not RunFolder(tmp_path / "run").has_checkpoint()
+    kgtool.fit(None, output=tmp_path / "run", resume=True)
+    assert RunFolder(tmp_path / "run").load_json(tmp_path / "run" / "dataset.json")["stored"] == "dataset"
+    shutil.move(tmp_path / "run", tmp_path / "moved")
+    assert kgtool.load(tmp_path / "moved").dataset.name == "random"
