@@ -99,10 +99,15 @@ def sum_over_ranks(values: list[float]) -> list[float]:
     if not is_distributed():
         return values
     total = torch.tensor(values, dtype=torch.float64)
-    if dist.get_backend() == "nccl":
-        total = total.cuda()
-    dist.all_reduce(total)
-    return total.tolist()
+    return summed_over_ranks(total.cuda() if dist.get_backend() == "nccl" else total).tolist()
+
+
+def summed_over_ranks(values: Tensor) -> Tensor:
+    """``values`` summed element-wise over all ranks (a new tensor on ``values``' device)."""
+    total = values.clone()
+    if is_distributed():
+        dist.all_reduce(total)
+    return total
 
 
 def batch_generator(generator: torch.Generator, seed: int, epoch: int, batch: int) -> torch.Generator:

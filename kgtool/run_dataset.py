@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from kgtool.config import GNN_MODELS, Config
-from kgtool.data.convert import as_trained
+from kgtool.data.convert import as_trained, load_named
 from kgtool.data.fingerprint import GRAPH_TENSORS, dataset_fingerprint
 from kgtool.data.kg import KGDataset
 from kgtool.errors import CheckpointError
@@ -51,8 +51,9 @@ def recorded_dataset(folder: RunFolder, config: Config, dataset=None, dataset_na
     :param dataset: a KGDataset or PyG Data to use instead of loading one
     :param dataset_name: a registered name or folder that re-points the run at moved files
     :param data_dir: the folder holding named datasets, re-pointed likewise
-    :return: ``(dataset, config)``, the config with any re-pointing applied (None when the task
-        should load the data as its config says: runs written before fingerprints existed)
+    :return: ``(dataset, config)``: the config with any re-pointing applied, and the dataset, which
+        stays None for runs written before fingerprints existed (the task then loads it as the
+        config says)
     """
     record = folder.load_json(folder.dataset_record_path)
     if dataset_name is not None or data_dir is not None:
@@ -66,7 +67,7 @@ def recorded_dataset(folder: RunFolder, config: Config, dataset=None, dataset_na
         if stored and dataset_name is None and data_dir is None:
             dataset = _load_stored(folder.path / stored, config, record.get("name"))
         else:
-            dataset = _load(config)
+            dataset = load_named(config.data.dataset, config)
     found = dataset_fingerprint(as_trained(dataset, config))
     if found != record["fingerprint"]:
         where = "the dataset given" if dataset_name is None and data_dir is None else "the dataset re-pointed to"
@@ -76,16 +77,6 @@ def recorded_dataset(folder: RunFolder, config: Config, dataset=None, dataset_na
             f"{' in ' + record['data_dir'] if record.get('data_dir') else ''}. Pass --dataset/--data-dir "
             f"(dataset=/data_dir=) naming the run's own files")
     return dataset, config
-
-
-def _load(config: Config):
-    if config.model.name in GNN_MODELS:
-        from kgtool.data.graphs import load_graph
-
-        return load_graph(config.data.dataset, config.data.data_dir)
-    from kgtool.data.registry import load_kg
-
-    return load_kg(config.data.dataset, config.data.data_dir)
 
 
 def _store(dataset, path: Path) -> None:

@@ -44,7 +44,7 @@ def as_dataset(obj, config: Config):
     if obj is None:
         return None
     if isinstance(obj, (str, Path)):
-        return _load_named(str(obj), config)
+        return load_named(str(obj), config)
     if config.model.name in GNN_MODELS:
         return _as_graph(obj, config.model.name)
     return _as_kg(obj)
@@ -58,7 +58,9 @@ def as_trained(dataset, config: Config):
     return dataset
 
 
-def _load_named(name: str, config: Config):
+def load_named(name: str, config: Config):
+    """The registered dataset or folder ``name`` as ``config.model.name``'s task takes it: a node
+    graph for GNN models, else a KGDataset (``config.data.data_dir`` holds named datasets)."""
     if config.model.name in GNN_MODELS:
         from kgtool.data.graphs import load_graph
 

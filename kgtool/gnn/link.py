@@ -74,8 +74,8 @@ class GNNLinkTask(KGETask):
         renamed = {"encoder.": "entity_embeddings.stack.", "node_encoder.": "entity_embeddings.node_encoder."}
         upgraded = {}
         for key, value in state.items():
-            prefix = next(p for p in renamed if key.startswith(p))
-            upgraded[renamed[prefix] + key[len(prefix):]] = value
+            prefix = next((p for p in renamed if key.startswith(p)), None)
+            upgraded[renamed[prefix] + key[len(prefix):] if prefix else key] = value
         upgraded["relation_embeddings.weight"] = torch.ones_like(self.model.relation_embeddings.weight)
         return upgraded
 

@@ -11,13 +11,13 @@ ties within float tolerance: a block of a matrix product may round differently f
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 from torch import Tensor
 
 from kgtool import distributed
 from kgtool.data.answers import AnswerIndex
 from kgtool.evaluation.mode import evaluation_mode
 from kgtool.evaluation.ranking import Ranks, reject_nan
+from kgtool.memory_budget import rows_within
 from kgtool.sharding.model import ShardedKGEModel
 
 
@@ -27,7 +27,7 @@ def sharded_link_prediction_ranks(model: ShardedKGEModel, triples: Tensor, known
     entities, ``known_triples`` ``(m, 3)`` the filter; a collective, the same ranks on every rank."""
     num_relations = max(int(known_triples[:, 1].max()), int(triples[:, 1].max())) + 1
     local = max(1, len(model.table.shard))
-    batch_size = batch_size or max(1, memory_budget_mb * 2**20 // (3 * 4 * local))
+    batch_size = batch_size or rows_within(memory_budget_mb, 3 * 4 * local)
     h, r, t = triples.to(model.table.shard.device).unbind(dim=1)
     with evaluation_mode(model), torch.no_grad():
         tail = sharded_filtered_ranks(model, "tail", h, r, t, AnswerIndex.tails(known_triples, num_relations),
@@ -49,7 +49,7 @@ def sharded_filtered_ranks(model: ShardedKGEModel, side: str, anchors: Tensor, r
         mine = table.owns(t)
         target = scores.new_zeros(len(t))
         target[mine] = scores[mine.nonzero()[:, 0], table.local_row(t[mine])]
-        target = sum_over_ranks(target)  # each target's score, from its owner
+        target = distributed.summed_over_ranks(target)  # each target's score, from its owner
         rows, answers = (x.to(scores.device) for x in known.lookup(a, r))
         held = table.owns(answers)
         scores[rows[held], table.local_row(answers[held])] = float("-inf")
@@ -57,7 +57,7 @@ def sharded_filtered_ranks(model: ShardedKGEModel, side: str, anchors: Tensor, r
         reject_nan(differences.sum(dim=1))
         counts = torch.stack([(differences > 0).sum(dim=1), (differences == 0).sum(dim=1)])  # (2, b)
         counts[1] += mine.long()  # the target itself, removed by the filter above
-        greater, equal = sum_over_ranks(counts).float().cpu()
+        greater, equal = distributed.summed_over_ranks(counts).float().cpu()
         parts.append(Ranks(1 + greater, greater + equal))
     return Ranks(torch.cat([p.optimistic for p in parts]), torch.cat([p.pessimistic for p in parts]))
 
@@ -81,11 +81,3 @@ def local_scores(model: ShardedKGEModel, side: str, anchors: Tensor, relations: 
     chunk = max(1, model.max_chunk_elements // max(1, len(anchors) * model.interaction.entity_width))
     return torch.cat([score(candidates[:, start:start + chunk])
                       for start in range(0, candidates.shape[1], chunk)], dim=1)
-
-
-def sum_over_ranks(values: Tensor) -> Tensor:
-    """``values`` summed element-wise over the ranks (a new tensor)."""
-    total = values.clone()
-    if distributed.is_distributed():
-        dist.all_reduce(total)
-    return total
