@@ -79,10 +79,10 @@ def kernel_limits() -> None:
 
 
 def kgtool_model(name: str, dim: int, dataset):
-    from kgtool.config import ModelConfig
+    from kgtool.kge.interactions import interaction
     from kgtool.kge.model import KGEModel
 
-    return KGEModel(ModelConfig(name=name, dim=dim), dataset.num_entities, dataset.num_relations).eval()
+    return KGEModel(interaction(name=name, dim=dim), dataset.num_entities, dataset.num_relations).eval()
 
 
 def pykeen_model(name: str, dim: int, dataset, kgtool_twin):

@@ -31,7 +31,7 @@ import torch.distributed as dist
 from _harness import machine_facts
 
 from kgtool import distributed
-from kgtool.config import ModelConfig
+from kgtool.kge.interactions import interaction
 from kgtool.kge.losses import nssa_loss
 from kgtool.kge.model import KGEModel
 from kgtool.sharding.model import ShardedKGEModel
@@ -70,7 +70,7 @@ class TailLoss(torch.nn.Module):
 
 def build(mode: str, num_entities: int, dim: int, lr: float):
     """The step function of ``mode`` and, for sharded modes, the table."""
-    config = ModelConfig(name="transe", dim=dim)
+    config = interaction(name="transe", dim=dim)
     if mode == "ddp":
         model = KGEModel(config, num_entities, NUM_RELATIONS, sparse=True)
         module = torch.nn.parallel.DistributedDataParallel(TailLoss(model))

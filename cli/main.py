@@ -14,8 +14,8 @@ import textwrap
 from kgtool import __version__, distributed
 from kgtool.cli import answers
 from kgtool.cli.parsing import HelpFormatter, add_command, log_level, model_choice, verbosity_options
-from kgtool.config import (DEFAULT_BATCH_SIZE, GNN_MODELS, IMAGE_ENCODERS, KGE_MODELS, RELATIONAL_ENCODERS,
-                           TEXT_ENCODERS, Config, assignments_as_dict, read_yaml, resolve_config)
+from kgtool.config import (DEFAULT_BATCH_SIZE, GNN_MODELS, IMAGE_ENCODER_NAMES, KGE_MODELS, RELATIONAL_ENCODERS,
+                           TEXT_ENCODER_NAMES, Config, assignments_as_dict, read_yaml, resolve_config)
 from kgtool.errors import KGToolError
 from kgtool.hyperparameter_search import PRUNERS
 from kgtool.recipes import recipe_path
@@ -79,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--encoder", choices=RELATIONAL_ENCODERS[1:],
                      help="KGE entities by message passing over the training triples (shortcut for relational.encoder)")
     fit.add_argument("--text", help="entity<TAB>text file of the entities/nodes (shortcut for encoders.text)")
-    fit.add_argument("--text-encoder", choices=TEXT_ENCODERS, help="shortcut for encoders.text_encoder")
+    fit.add_argument("--text-encoder", choices=TEXT_ENCODER_NAMES, help="shortcut for encoders.text_encoder")
     fit.add_argument("--images", help="image folder or .npy array of the entities/nodes (shortcut for encoders.images)")
-    fit.add_argument("--image-encoder", choices=IMAGE_ENCODERS, help="shortcut for encoders.image_encoder")
+    fit.add_argument("--image-encoder", choices=IMAGE_ENCODER_NAMES, help="shortcut for encoders.image_encoder")
     fit.add_argument("--output", help="run folder (default: runs/<dataset>-<model>-<time>)")
     fit.add_argument("--resume", action="store_true", help="continue the run in --output from its checkpoint")
     fit.add_argument("--no-progress", action="store_true",

@@ -1,4 +1,4 @@
-"""The configuration reference, generated from the dataclasses of ``kgtool/config.py``.
+"""The configuration reference, generated from the options dataclasses that ``kgtool.config`` composes.
 
 Every option of every section is listed with its type, its default and the comment written beside
 it (or on the lines just above it) in the source, so the reference cannot drift from the code.
@@ -27,14 +27,23 @@ def sections() -> list[tuple[str, type]]:
 
 def field_comments(cls: type) -> dict[str, str]:
     """The comment of each field of ``cls``: the ``# ...`` after it on its line, else the comment
-    lines right above it, joined."""
+    lines right above it, joined; fields a dataclass inherits (``training``: the loop's and the
+    KGE objective's options) have their comments in the class that declares them."""
+    result = {}
+    for declaring in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(declaring):
+            result.update(_declared_comments(declaring, {field.name for field in dataclasses.fields(cls)}))
+    return result
+
+
+def _declared_comments(cls: type, names: set[str]) -> dict[str, str]:
+    """The comments of the fields among ``names`` that the body of ``cls`` declares."""
     lines, _ = inspect.getsourcelines(cls)
     comments = {}  # line index -> comment text
     tokens = tokenize.generate_tokens(io.StringIO("".join(lines)).readline)
     for token in tokens:
         if token.type == tokenize.COMMENT:
             comments[token.start[0] - 1] = token.string.lstrip("#").strip()
-    names = {field.name for field in dataclasses.fields(cls)}
     result = {}
     for index, line in enumerate(lines):
         name = line.strip().split(":", 1)[0]
@@ -106,8 +115,9 @@ def model_defaults_table() -> str:
 
 def config_reference() -> str:
     """Markdown tables of every option, one section each, then the models' own defaults."""
-    intro = (f"Generated from the dataclasses of `{config_module.__name__}` (`kgtool/config.py`) and the "
-             "comments beside their fields by `docs/config_reference.py` when the docs are built.")
+    intro = ("Generated from the options dataclasses each family declares beside its code (`kgtool/kge/options.py`, "
+             "`kgtool/gnn/options.py`, …), composed by `kgtool/config.py`, and the comments beside their fields, "
+             "by `docs/config_reference.py` when the docs are built.")
     tables = [section_table(name, cls) for name, cls in sections()]
     return "\n\n".join([intro, *tables, model_defaults_table()])
 

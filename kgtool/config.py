@@ -1,4 +1,11 @@
-"""Typed run configuration: every option, its default and a one-line comment, in one place.
+"""Typed run configuration: the sections each family declares beside its code, composed here.
+
+Each family's options are a dataclass with its defaults, one-line comments and the checks of its
+own values, registered by the names its code defines: :mod:`kgtool.kge.options` (``model`` and
+the objective's part of ``training``), :mod:`kgtool.training_options` (the loop's part),
+:mod:`kgtool.gnn.options`, :mod:`kgtool.encoders.options`, :mod:`kgtool.relational.options` and
+:mod:`kgtool.sharding.options`. This module composes them into :class:`Config`, checks what spans
+several sections, and parses YAML and ``--set``.
 
 A run is "these defaults + a small YAML of overrides + ``--set section.key=value`` overrides".
 The resolved config is written beside each checkpoint, so any run can be reproduced or resumed.
@@ -9,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import sys
 import types
 import typing
@@ -19,24 +25,21 @@ from typing import Any, Optional
 
 import yaml
 
+from kgtool.encoders.options import IMAGE_ENCODER_NAMES, TEXT_ENCODER_NAMES, EncodersConfig
 from kgtool.errors import ConfigError, quoted
+from kgtool.gnn.options import GNN_MODELS, LINK_TASK_KGE_OPTIONS, GNNConfig
+from kgtool.kge.options import KGE_MODELS, KGETrainingOptions, ModelConfig
 from kgtool.names import did_you_mean, known_name
+from kgtool.options import at_least_one, choice
 from kgtool.recipes import recipe_path
+from kgtool.relational.options import RELATIONAL_ENCODERS, RelationalConfig
+from kgtool.sharding.options import DistributedConfig
+from kgtool.training_options import DEFAULT_BATCH_SIZE, TrainingLoopOptions
 
-KGE_MODELS = ("transe", "distmult", "complex", "rotate")
-GNN_MODELS = ("gcn", "gat", "sage")
-MODEL_ALIASES = {"graphsage": "sage"}  # other spellings of the names above (case and separators aside)
-TEXT_ENCODERS = ("none", "bow", "lstm", "gru", "transformer", "pretrained")  # names in kgtool.encoders.ENCODERS
-IMAGE_ENCODERS = ("none", "cnn", "vit", "torchvision", "diffusion", "vae")
-FUSIONS = ("concat", "gated", "residual")  # see kgtool.encoders.MultimodalEmbedding
-RELATIONAL_ENCODERS = ("none", "rgcn", "compgcn", "lte")  # see kgtool.relational.RelationalEncoder
-COMPOSITIONS = ("sub", "mult", "corr")  # names in kgtool.relational.composition.COMPOSITIONS
-TRACKERS = ("tensorboard", "mlflow", "wandb", "csv")  # names in kgtool.tracking.TRACKERS
-DEFAULT_BATCH_SIZE = 512  # training.batch_size when none is given (full-graph GNNs: all examples)
-DEVICES = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # training.device values; kgtool.training checks availability
-MAX_SEED = 2**64 - 1  # torch.manual_seed takes seeds in [0, MAX_SEED]
-FLOAT32_MAX = 3.4028234663852886e38  # parameters and scores are float32: a margin or scale beyond is inf
-
+MODEL_ALIASES = {"graphsage": "sage"}  # other spellings of the model names (case and separators aside)
+# the sections' names the CLI and the library use, each defined beside its family's code
+__all__ = ["Config", "DEFAULT_BATCH_SIZE", "GNN_MODELS", "IMAGE_ENCODER_NAMES", "KGE_MODELS", "RELATIONAL_ENCODERS",
+           "TEXT_ENCODER_NAMES", "assignments_as_dict", "merge", "model_name", "read_yaml", "resolve_config"]
 
 
 def model_name(text: str) -> str:
@@ -49,37 +52,6 @@ def model_name(text: str) -> str:
 
 
 @dataclass
-class ModelConfig:
-    name: str = "rotate"  # one of KGE_MODELS or GNN_MODELS
-    dim: int = 200  # KGE embedding size; complex dimensions for complex/rotate (2x real numbers)
-    margin: float = 9.0  # γ in transe/rotate scores (γ - distance); unused by distmult/complex
-    p_norm: int = 1  # transe distance norm: 1 or 2
-    init_scale: Optional[float] = None  # uniform init bound; None: transe/rotate (γ+2)/dim, else 1/sqrt(dim)
-
-
-@dataclass
-class GNNConfig:
-    hidden_dim: int = 64  # width of hidden GNN layers
-    num_layers: int = 2  # message-passing layers
-    dropout: float = 0.5  # dropout on features and hidden layers
-    sampler: str = "full"  # full | neighbor | saint
-    task: str = "node"  # node (classification) | link (prediction)
-    heads: int = 8  # GAT attention heads of hidden layers (hidden width hidden_dim * heads)
-    output_heads: int = 1  # GAT attention heads of the last layer, averaged
-    norm: str = "none"  # none | batch | layer, after each hidden layer
-    jk: str = "none"  # PyG's jumping knowledge over the layers' outputs: none | last | cat | max
-    fanout: str = "10,10"  # neighbor sampler: neighbours per node at each hop, -1 for all
-    walk_length: int = 2  # saint: random-walk steps from each root (roots: the batch's train nodes)
-    saint_subgraphs: int = 50  # saint: subgraphs pre-sampled to estimate the normalisation
-    # link task: the KGE interaction scoring node pairs: dot (DistMult with one relation) | complex | transe | rotate
-    decoder: str = "dot"
-    link_negatives: int = 1  # link task: random negative edges per positive edge
-    undirected: Optional[bool] = None  # link task: edges are undirected; None: true when every edge has its reverse
-    val_ratio: float = 0.05  # link task: share of edges held out for validation
-    test_ratio: float = 0.1  # link task: share of edges held out for testing
-
-
-@dataclass
 class DataConfig:
     dataset: str = "umls"  # a registered name (`kgtool datasets`) or a folder with train/valid/test files; GNNs: cora
     data_dir: Optional[str] = None  # where named datasets' files lie; default: $KGTOOL_DATA, else download
@@ -89,61 +61,9 @@ class DataConfig:
 
 
 @dataclass
-class TrainingConfig:
-    scoring: str = "negatives"  # negatives | 1vsall | kvsall
-    negative_sampler: str = "uniform"  # uniform | bernoulli (which side to corrupt)
-    num_negatives: int = 64  # negatives per positive triple
-    shared_negatives: bool = False  # one set of negatives per batch, shared by all its positives (DGL-KE, PBG)
-    loss: str = "nssa"  # negatives: nssa | margin | softplus | bce; 1vsall: ce | bce; kvsall: bce | ce
-    adversarial_temperature: float = 1.0  # α of the self-adversarial (nssa) loss
-    loss_margin: float = 1.0  # λ of the margin ranking loss
-    label_smoothing: float = 0.0  # 1vsall/kvsall target smoothing
-    reciprocal: bool = False  # learn an inverse relation per relation; predict heads as tails
-    subsampling: bool = False  # weigh positives by 1/sqrt(frequency), as the RotatE code does
-    # positive triples (or (h, r) queries for 1vsall/kvsall, nodes or edges for GNNs) per step;
-    # None: DEFAULT_BATCH_SIZE, or every training example at once for full-graph GNNs
-    batch_size: Optional[int] = None
-    # redraw sampled negatives that are training triples (false negatives); None: on for per-row
-    # sampled negatives, where it measured better (README), off where it does not apply
-    filter_negatives: Optional[bool] = None
-    # score per-row sampled negatives by the chunked kernels of kgtool.kge.candidates, no (b, k, dim)
-    # tensors; None: on where they apply (CPU, a plain table, large steps); false: the plain path
-    fused_negatives: Optional[bool] = None
-    epochs: int = 30  # passes over the training examples
-    optimizer: str = "adam"  # adam | adagrad | sgd
-    lr: float = 1e-3  # learning rate
-    weight_decay: float = 0.0  # optimizer weight decay (GNNs); KGE models use `regularizer`
-    sparse: bool = False  # KGE: sparse embedding gradients, so a step costs O(batch) rows, not O(entities)
-    compile: bool = False  # KGE: fuse the score function with torch.compile (needs a C++ compiler on CPU)
-    lr_scheduler: str = "none"  # none | step | cosine
-    lr_step_size: int = 100  # step scheduler: epochs between decays
-    lr_gamma: float = 0.1  # step scheduler: decay factor
-    regularizer: str = "none"  # none | l2 | n3, on the embeddings used in each batch
-    regularizer_weight: float = 0.0  # weight of that penalty
-    eval_every: int = 10  # epochs between validation runs (early stopping, best model)
-    patience: int = 5  # validations without improvement before stopping; 0 disables early stopping
-    checkpoint_every: int = 10  # epochs between checkpoints (one is always written at the end)
-    seed: int = 0  # seeds initialisation, shuffling and negative sampling
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    progress: bool = True  # show a progress bar when stderr is a terminal
-    # where to log the config, per-epoch and final metrics, metrics.json and config.yaml, besides the run
-    # folder: tensorboard (<run>/tensorboard) | mlflow | wandb | csv (<run>/metrics.csv); extras of those names
-    trackers: list[str] = field(default_factory=list)
-    tensorboard: bool = False  # the same as listing tensorboard in trackers
-    mlflow_uri: Optional[str] = None  # MLflow tracking URI; None: sqlite:///<run folder's parent>/mlflow.db
-    tracking_project: str = "kgtool"  # the MLflow experiment and W&B project runs are logged to
-
-    @property
-    def tracker_names(self) -> list[str]:
-        """``trackers`` with the ``tensorboard`` alias resolved, each once."""
-        return list(dict.fromkeys(self.trackers + (["tensorboard"] if self.tensorboard else [])))
-
-    @property
-    def filters_negatives(self) -> bool:
-        """``filter_negatives`` with None resolved."""
-        if self.filter_negatives is not None:
-            return self.filter_negatives
-        return self.scoring == "negatives" and not self.shared_negatives
+class TrainingConfig(TrainingLoopOptions, KGETrainingOptions):
+    """The ``training`` section: the KGE objective's options (:class:`~kgtool.kge.options.KGETrainingOptions`)
+    and the loop's (:class:`~kgtool.training_options.TrainingLoopOptions`)."""
 
 
 @dataclass
@@ -153,92 +73,6 @@ class EvaluationConfig:
     # full: filtered ranking against all entities; ogb: OGB's sampled negatives and Evaluator (OGB
     # link sets only); both: full at the top, OGB's under "ogb"; auto: ogb for OGB sets, else full
     protocol: str = "auto"
-
-
-@dataclass
-class EncodersConfig:
-    """Entity/node representations from text and images (kgtool.encoders.multimodal_from_files)."""
-
-    text: Optional[str] = None  # entity<TAB>text file (plain or .gz); ids: entity labels, or node numbers 0..n-1
-    text_encoder: str = "none"  # none | bow (mean of token embeddings) | lstm | gru | transformer | pretrained
-    text_model: Optional[str] = None  # pretrained: a local Hugging Face / sentence-transformers folder
-    max_tokens: int = 32  # tokens (words, their char n-grams; pretrained: subword tokens) kept of each text
-    max_vocab: int = 50000  # most frequent tokens the tokenizer keeps; others are <unk>
-    char_ngrams: int = 0  # n > 0: each word is followed by its character n-grams (fastText), so stems match
-    images: Optional[str] = None  # folder of <id>.png/<id>.npy, or an .npy array (num_items, [c,] h, w) in id order
-    image_encoder: str = "none"  # none | cnn | vit | torchvision | diffusion | vae
-    dim: int = 64  # width of each encoder's output and of the structural embedding (GNNs: of the fused x too)
-    layers: int = 1  # Transformer/ViT blocks
-    structural: bool = True  # also learn a per-item embedding; false: items are known by their text/images only
-    fusion: str = "concat"  # concat (project [s; m_1; ...]) | gated (per-dimension softmax gates) | residual (s + W m)
-    freeze: bool = False  # keep encoder weights fixed (pretrained); fusion and placeholders still learn
-    # the dataset's own entity features (a PyG graph's node x; HeteroData: each node type's in its own
-    # columns) as a modality, through a linear map (KGE models; GNNs take node features as x anyway)
-    features: bool = False
-    # encoders with an objective of their own (diffusion: denoising; vae: the ELBO) train on it for
-    # this many epochs of the items' images before the main training (logged as phase: pretrain); 0: not
-    pretrain_epochs: int = 10
-
-    @property
-    def enabled(self) -> bool:
-        return self.text_encoder != "none" or self.image_encoder != "none" or self.features
-
-    def representation_options(self) -> dict:
-        """The keyword arguments of :func:`kgtool.encoders.multimodal_from_files` from files: every
-        option but the training loop's (``pretrain_epochs``) and the dataset's (``features``)."""
-        options = dataclasses.asdict(self)
-        del options["pretrain_epochs"], options["features"]  # the features come from the dataset
-        return options
-
-
-@dataclass
-class RelationalConfig:
-    """Entity representations by message passing over the training triples (KGE models)."""
-
-    encoder: str = "none"  # none (an entity table) | rgcn | compgcn | lte (the same stack without messages)
-    layers: int = 2  # message-passing layers; the last outputs the score function's entity rows
-    width: int = 64  # width of the input entity table and of hidden layers
-    dropout: float = 0.1  # dropout after each hidden layer
-    # training zeroes each entity's input table row with this probability, as a new entity's row is
-    # at inference: the encoder learns to place entities from their neighbours (semi-inductive splits)
-    entity_dropout: float = 0.0
-    composition: str = "sub"  # compgcn: sub | mult | corr (circular correlation)
-    num_bases: Optional[int] = None  # rgcn: basis decomposition of the relation weights; None: one weight each
-    num_blocks: Optional[int] = None  # rgcn: block-diagonal relation weights of this many blocks
-    # training steps on sampled subgraphs: incoming edges per entity at each hop (one per layer, -1: all),
-    # e.g. "10,5"; None: the full graph every step (needed by 1vsall/kvsall)
-    fanout: Optional[str] = None
-
-
-@dataclass
-class DistributedConfig:
-    """Training under torchrun beyond data parallelism (kgtool.sharding)."""
-
-    # each rank holds a block of the entity table's rows and their optimizer state, instead of all of
-    # them (KGE models with sampled negatives); relations stay replicated
-    shard_entities: bool = False
-    negatives: str = "uniform"  # sharded negatives: uniform (over all entities) | local (from the rank's own rows, as PBG)
-    consolidate: bool = True  # sharded: at the end rank 0 gathers the table into checkpoint.pt (predict/export in one process)
-
-    def validate(self, config: "Config") -> None:
-        """The sharded table's requirements; a one-line ConfigError for each combination it lacks."""
-        _choice("distributed.negatives", self.negatives, ("uniform", "local"))
-        if not self.shard_entities:
-            if self.negatives != "uniform":
-                raise ConfigError("distributed.negatives=local draws from a rank's shard; set distributed.shard_entities=true")
-            return
-        t = config.training
-        needs = [(config.model.name in GNN_MODELS, f"a KGE model; {config.model.name} is a GNN"),
-                 (t.scoring != "negatives", f"training.scoring=negatives: {t.scoring} normalises each query's scores "
-                                            f"over all entities, which no rank holds"),
-                 (config.encoders.enabled or config.relational.encoder != "none",
-                  "a plain entity table; encoders and relational encoders compute rows from shared weights"),
-                 (bool(t.weight_decay), "training.weight_decay=0 (it would move untouched rows); use training.regularizer"),
-                 (t.sparse, "training.sparse=false: a sharded table always updates only the rows a step touches"),
-                 (config.evaluation.protocol in ("ogb", "both"), "evaluation.protocol=full (filtered ranking)")]
-        for refused, need in needs:
-            if refused:
-                raise ConfigError(f"distributed.shard_entities=true needs {need}")
 
 
 @dataclass
@@ -286,156 +120,49 @@ class Config:
         before any work is done; messages start with ``source``."""
         try:
             self.validate_values()
-            self._validate_combinations()
-            self._validate_encoders()
+            self.training.check_objective_combinations()
+            for section in (self.gnn, self.encoders, self.relational):
+                section.check_combinations()
+            self.distributed.check_combinations(self)
+            self._validate_families()
             self._validate_relational()
-            self.distributed.validate(self)
         except ConfigError as error:
             raise ConfigError(f"{source}: {error}") from None
 
     def validate_values(self) -> None:
-        """Each option on its own: choices and ranges, not the combinations of options."""
-        self._validate_choices()
-        self._validate_ranges()
+        """Each option on its own: choices and ranges, not the combinations of options. Each
+        family checks its own section (``check_values``)."""
+        choice("model.name", self.model.name, KGE_MODELS + GNN_MODELS)
+        self.model.check_values()
+        self.training.check_objective_values()
+        self.training.check_loop_values()
+        for section in (self.gnn, self.encoders, self.relational, self.distributed):
+            section.check_values()
+        choice("evaluation.protocol", self.evaluation.protocol, ("auto", "full", "ogb", "both"))
+        at_least_one("evaluation", memory_budget_mb=self.evaluation.memory_budget_mb)
 
-    def _validate_choices(self) -> None:
-        m, t, g = self.model, self.training, self.gnn
-        _choice("model.name", m.name, KGE_MODELS + GNN_MODELS)
-        _choice("training.scoring", t.scoring, ("negatives", "1vsall", "kvsall"))
-        _choice("training.loss", t.loss, ("nssa", "margin", "softplus", "bce", "ce"))
-        _choice("training.negative_sampler", t.negative_sampler, ("uniform", "bernoulli"))
-        _choice("training.optimizer", t.optimizer, ("adam", "adagrad", "sgd"))
-        _choice("training.lr_scheduler", t.lr_scheduler, ("none", "step", "cosine"))
-        _choice("training.regularizer", t.regularizer, ("none", "l2", "n3"))
-        for tracker in t.trackers:
-            _choice("training.trackers", tracker, TRACKERS)
-        _choice("model.p_norm", m.p_norm, (1, 2))
-        _choice("evaluation.protocol", self.evaluation.protocol, ("auto", "full", "ogb", "both"))
-        _choice("gnn.task", g.task, ("node", "link"))
-        _choice("gnn.sampler", g.sampler, ("full", "neighbor", "saint"))
-        _choice("gnn.norm", g.norm, ("none", "batch", "layer"))
-        _choice("gnn.jk", g.jk, ("none", "last", "cat", "max"))
-        _choice("gnn.decoder", g.decoder, ("dot", "distmult", "complex", "transe", "rotate"))
-        if not DEVICES.fullmatch(t.device):
-            raise ConfigError(f"training.device must be auto, cpu, cuda, cuda:N or mps; got {t.device!r}")
-
-    def _validate_ranges(self) -> None:
-        m, t, g = self.model, self.training, self.gnn
-        for name, value in [("model.dim", m.dim), ("training.num_negatives", t.num_negatives),
-                            ("training.epochs", t.epochs), ("training.eval_every", t.eval_every),
-                            ("training.checkpoint_every", t.checkpoint_every), ("training.lr_step_size", t.lr_step_size),
-                            ("evaluation.memory_budget_mb", self.evaluation.memory_budget_mb),
-                            ("gnn.hidden_dim", g.hidden_dim), ("gnn.num_layers", g.num_layers), ("gnn.heads", g.heads),
-                            ("gnn.output_heads", g.output_heads), ("gnn.walk_length", g.walk_length),
-                            ("gnn.saint_subgraphs", g.saint_subgraphs), ("gnn.link_negatives", g.link_negatives)]:
-            if value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {quoted(value)}")
-        if t.batch_size is not None and t.batch_size < 1:
-            raise ConfigError(f"training.batch_size must be at least 1, got {quoted(t.batch_size)}")
-        if m.init_scale is not None and not 0 < m.init_scale <= FLOAT32_MAX:
-            raise ConfigError(f"model.init_scale must be positive and at most {FLOAT32_MAX:.4g} (float32), "
-                              f"got {quoted(m.init_scale)}")
-        if not 0 <= m.margin <= FLOAT32_MAX:
-            raise ConfigError(f"model.margin (γ of the score γ - distance) must be in [0, {FLOAT32_MAX:.4g}] "
-                              f"(float32), got {quoted(m.margin)}")
-        check_seed("training.seed", t.seed)
-        positive = [("training.lr", t.lr), ("training.loss_margin", t.loss_margin), ("training.lr_gamma", t.lr_gamma)]
-        non_negative = [("training.weight_decay", t.weight_decay), ("training.regularizer_weight", t.regularizer_weight),
-                        ("training.adversarial_temperature", t.adversarial_temperature),
-                        ("training.patience", t.patience)]
-        for name, value in positive:
-            if value <= 0:
-                raise ConfigError(f"{name} must be positive, got {quoted(value)}")
-        for name, value in non_negative:
-            if value < 0:
-                raise ConfigError(f"{name} must not be negative, got {quoted(value)}")
-        for name, value in [("training.label_smoothing", t.label_smoothing), ("gnn.dropout", g.dropout)]:
-            if not 0 <= value < 1:
-                raise ConfigError(f"{name} must be in [0, 1), got {quoted(value)}")
-        for name, value in [("gnn.val_ratio", g.val_ratio), ("gnn.test_ratio", g.test_ratio)]:
-            if not 0 < value < 1:
-                raise ConfigError(f"{name} must be in (0, 1): validation and testing need edges, got {quoted(value)}")
-        if g.val_ratio + g.test_ratio >= 1:
-            raise ConfigError(f"gnn.val_ratio + gnn.test_ratio must leave training edges, got "
-                              f"{g.val_ratio} + {g.test_ratio}")
-
-    def _validate_combinations(self) -> None:
-        """Options that would be silently ignored in a combination are refused instead."""
-        t, g = self.training, self.gnn
-        losses = {"negatives": ("nssa", "margin", "softplus", "bce"), "1vsall": ("ce", "bce"), "kvsall": ("bce", "ce")}
-        _choice(f"training.loss (with scoring={t.scoring})", t.loss, losses[t.scoring])
-        sampled = t.scoring == "negatives"
-        if not sampled:
-            for name, value in [("subsampling", t.subsampling), ("shared_negatives", t.shared_negatives),
-                                ("filter_negatives", t.filter_negatives), ("fused_negatives", t.fused_negatives)]:
-                if value:
-                    raise ConfigError(f"training.{name} applies to sampled negatives; scoring={t.scoring} scores "
-                                      f"every entity. Set training.{name}=false or training.scoring=negatives")
-            if t.negative_sampler != "uniform":
-                raise ConfigError(f"training.negative_sampler={t.negative_sampler} applies to sampled negatives; "
-                                  f"scoring={t.scoring} scores every entity")
-        if sampled and t.label_smoothing:
-            raise ConfigError("training.label_smoothing smooths the targets of 1vsall/kvsall scoring; "
-                              "scoring=negatives has none")
-        if t.reciprocal and t.negative_sampler == "bernoulli":
-            raise ConfigError("training.negative_sampler=bernoulli chooses which side to corrupt, but with "
-                              "training.reciprocal every query asks for a tail; use uniform")
-        for name, what in [("filter_negatives", "redraws"), ("fused_negatives", "scores")]:
-            if getattr(t, name) and t.shared_negatives:
-                raise ConfigError(f"training.{name} {what} each positive's own negatives; shared "
-                                  "negatives have none of their own")
-        if g.task == "link" and g.sampler == "saint":
-            raise ConfigError("gnn.sampler=saint supports gnn.task=node only")
+    def _validate_families(self) -> None:
+        """Options of one model family set on a model of the other are refused, not ignored."""
+        t, model = self.training, self.model.name
         if t.sparse and t.weight_decay:
             raise ConfigError("training.sparse does not work with training.weight_decay; use training.regularizer")
-        if self.model.name in GNN_MODELS and self.data.drop_duplicates:
-            raise ConfigError(f"data.drop_duplicates applies to knowledge-graph triples; {self.model.name} is a GNN")
-        if self.model.name in GNN_MODELS:
-            kge_only = ["filter_negatives", "fused_negatives", "shared_negatives", "reciprocal", "subsampling", "sparse",
-                        "compile"]
-            for name in kge_only:
-                if getattr(t, name):
-                    raise ConfigError(f"training.{name} applies to KGE models; {self.model.name} is a GNN")
-        if g.jk != "none" and g.output_heads != 1:
-            raise ConfigError("gnn.output_heads sets GAT's last layer, which gnn.jk replaces by a linear map")
-
-    def _validate_encoders(self) -> None:
-        e = self.encoders
-        _choice("encoders.text_encoder", e.text_encoder, TEXT_ENCODERS)
-        _choice("encoders.image_encoder", e.image_encoder, IMAGE_ENCODERS)
-        _choice("encoders.fusion", e.fusion, FUSIONS)
-        for name, value in [("encoders.max_tokens", e.max_tokens), ("encoders.max_vocab", e.max_vocab),
-                            ("encoders.dim", e.dim), ("encoders.layers", e.layers)]:
-            if value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {quoted(value)}")
-        if e.features and self.model.name in GNN_MODELS:
-            raise ConfigError(f"encoders.features feeds a KGE model's entities; {self.model.name} takes the node "
-                              f"features as its input x already")
-        if e.pretrain_epochs < 0:
-            raise ConfigError(f"encoders.pretrain_epochs must be 0 (no pretraining) or more, got {quoted(e.pretrain_epochs)}")
-        if e.char_ngrams < 0:
-            raise ConfigError(f"encoders.char_ngrams must be 0 (words only) or an n-gram length, "
-                              f"got {quoted(e.char_ngrams)}")
-        for path, encoder in [("text", "text_encoder"), ("images", "image_encoder")]:
-            if getattr(e, path) is not None and getattr(e, encoder) == "none":
-                raise ConfigError(f"encoders.{path} is set but encoders.{encoder} is none; choose an encoder")
-        if e.fusion == "residual" and not e.structural:
-            raise ConfigError("encoders.fusion=residual adds the modalities to the structural embedding: "
-                              "it needs encoders.structural=true")
-        if e.enabled and self.training.sparse:
+        if self.encoders.enabled and t.sparse:
             raise ConfigError("training.sparse needs plain embedding tables; encoders have dense gradients")
+        if model not in GNN_MODELS:
+            return
+        read = LINK_TASK_KGE_OPTIONS if self.gnn.task == "link" else ()
+        for name in t.changed_kge_options():
+            if name not in read:
+                raise ConfigError(f"training.{name} applies to KGE models; {model} is a GNN")
+        if self.data.drop_duplicates:
+            raise ConfigError(f"data.drop_duplicates applies to knowledge-graph triples; {model} is a GNN")
+        if self.encoders.features:
+            raise ConfigError(f"encoders.features feeds a KGE model's entities; {model} takes the node "
+                              f"features as its input x already")
 
     def _validate_relational(self) -> None:
+        """What a relational encoder needs of the model and the training."""
         g, m = self.relational, self.model
-        _choice("relational.encoder", g.encoder, RELATIONAL_ENCODERS)
-        _choice("relational.composition", g.composition, COMPOSITIONS)
-        for name, value in [("relational.layers", g.layers), ("relational.width", g.width),
-                            ("relational.num_bases", g.num_bases), ("relational.num_blocks", g.num_blocks)]:
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {quoted(value)}")
-        for name, value in [("relational.dropout", g.dropout), ("relational.entity_dropout", g.entity_dropout)]:
-            if not 0 <= value < 1:
-                raise ConfigError(f"{name} must be in [0, 1), got {quoted(value)}")
         if g.encoder == "none":
             return
         if m.name in GNN_MODELS:
@@ -445,33 +172,12 @@ class Config:
                               "text/image rows, which new entities have too")
         if self.training.sparse:
             raise ConfigError("training.sparse needs plain embedding tables; relational encoders have dense gradients")
-        if g.encoder != "rgcn":
-            for name in ("num_bases", "num_blocks"):
-                if getattr(g, name) is not None:
-                    raise ConfigError(f"relational.{name} decomposes R-GCN weights; relational.encoder={g.encoder} has "
-                                      f"none. Unset it or choose relational.encoder=rgcn")
-        if g.num_bases is not None and g.num_blocks is not None:
-            raise ConfigError("relational.num_bases and relational.num_blocks are two decompositions; choose one")
-        if g.fanout is not None:
-            self._validate_relational_fanout()
-        entity_width = m.dim * (2 if m.name in ("complex", "rotate") else 1)
+        entity_width = m.build_interaction().entity_width
         if g.num_blocks is not None and (g.width % g.num_blocks or entity_width % g.num_blocks):
             raise ConfigError(f"relational.num_blocks={quoted(g.num_blocks)} must divide "
                               f"relational.width={quoted(g.width)} and the "
                               f"entity width of {m.name} with model.dim={quoted(m.dim)} ({quoted(entity_width)})")
-
-    def _validate_relational_fanout(self) -> None:
-        g = self.relational
-        try:
-            hops = len(parse_fanout(g.fanout))
-        except ValueError as error:
-            raise ConfigError(f"relational.{error}") from None
-        if hops != g.layers:
-            raise ConfigError(f"relational.fanout={g.fanout} has {hops} hops but relational.layers={g.layers}; "
-                              f"give one fanout per layer")
-        if g.encoder == "lte":
-            raise ConfigError("relational.fanout samples neighbourhoods; relational.encoder=lte passes no messages")
-        if self.training.scoring != "negatives":
+        if g.fanout is not None and self.training.scoring != "negatives":
             raise ConfigError(f"relational.fanout samples the neighbourhoods of a batch's entities; "
                               f"training.scoring={self.training.scoring} scores all of them. Use the full graph "
                               f"(no fanout) or training.scoring=negatives")
@@ -670,29 +376,6 @@ def _locate(key: str, values: dict) -> tuple[str, str]:
         reason = f"unknown key{did_you_mean(key, leaves)}" if not owners else f"ambiguous key (in {', '.join(owners)})"
         raise ConfigError(f"--set {quoted(key)}: {reason}; write it as section.key")
     return owners[0], key
-
-
-def parse_fanout(text: str) -> list[int]:
-    """``"15,10"`` -> ``[15, 10]``."""
-    try:
-        fanout = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise ValueError(f"fanout {quoted(text)} must be comma-separated integers, e.g. 15,10") from None
-    if any(k == 0 or k < -1 for k in fanout):
-        raise ValueError(f"fanout {quoted(text)}: each entry must be positive or -1 (all neighbours)")
-    return fanout
-
-
-def check_seed(name: str, seed: int) -> None:
-    """Refuse a seed torch cannot take (it would overflow deep inside torch)."""
-    if not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"{name} must be in [0, 2**64 - 1], the seeds torch takes; got {seed}")
-
-
-def _choice(name: str, value: Any, allowed: tuple) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {quoted(value)}"
-                          f"{did_you_mean(value, allowed)}")
 
 
 def _model_defaults() -> dict[str, dict]:

@@ -33,7 +33,8 @@ import numpy as np
 import torch
 import yaml
 
-from kgtool.config import assignments_as_dict, check_seed, merge, resolve_config
+from kgtool.config import assignments_as_dict, merge, resolve_config
+from kgtool.options import check_seed
 from kgtool.errors import ConfigError, KGToolError
 from kgtool.optional import extra, import_optional
 from kgtool.recipes import space_names, space_path

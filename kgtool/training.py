@@ -39,11 +39,12 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from kgtool import distributed
-from kgtool.config import DEFAULT_BATCH_SIZE, Config
+from kgtool.config import Config
 from kgtool.encoders.pretraining import EncoderPretraining
 from kgtool.errors import CheckpointError, ConfigError, TrainingError
 from kgtool.run_folder import RunFolder
 from kgtool.tracking import Tracking
+from kgtool.training_options import DEFAULT_BATCH_SIZE, OPTIMIZERS, SCHEDULERS
 
 log = logging.getLogger("kgtool")
 CHECKPOINT_FORMAT = 1
@@ -75,17 +76,13 @@ def build_optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optim
     t = config.training
     if t.sparse and t.optimizer == "adam":
         return torch.optim.SparseAdam(list(model.parameters()), lr=t.lr)
-    optimizers = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD}
-    return optimizers[t.optimizer](model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    return OPTIMIZERS[t.optimizer](model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, config: Config):
-    t = config.training
-    if t.lr_scheduler == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=t.lr_step_size, gamma=t.lr_gamma)
-    if t.lr_scheduler == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=t.epochs)
-    return None
+    """The configured learning-rate schedule, or None."""
+    build = SCHEDULERS[config.training.lr_scheduler]
+    return build(optimizer, config.training) if build else None
 
 
 @contextmanager

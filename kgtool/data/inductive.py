@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from kgtool.config import check_seed
+from kgtool.options import check_seed
 from kgtool.data.kg import SUPPORT, KGDataset
 from kgtool.data.readers import load_folder
 from kgtool.errors import DataError

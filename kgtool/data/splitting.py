@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kgtool.config import check_seed
+from kgtool.options import check_seed
 from kgtool.data.inductive import write_folder
 from kgtool.data.kg import SPLITS, KGDataset
 from kgtool.data.readers import read_triples

@@ -20,6 +20,10 @@ class BagOfWordsEncoder(Encoder):
         - output: (n, out_dim) with ``out_dim = dim``; all-padding rows give zeros
     """
 
+    @classmethod
+    def for_text(cls, vocab_size: int, dim: int, layers: int, max_tokens: int) -> "BagOfWordsEncoder":
+        return cls(vocab_size, dim=dim)
+
     def __init__(self, vocab_size: int, dim: int = 64) -> None:
         super().__init__(vocab_size=vocab_size, dim=dim)
         self.out_dim = dim

@@ -12,6 +12,8 @@ from typing import Any
 
 from torch import nn
 
+from kgtool.errors import ConfigError
+
 
 class Encoder(nn.Module):
     """Base class: subclasses call ``super().__init__(**constructor_arguments)`` and set ``out_dim``."""
@@ -29,6 +31,18 @@ class Encoder(nn.Module):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Encoder":
         return cls(**config)
+
+    @classmethod
+    def for_images(cls, channels: int, size: int, dim: int, layers: int) -> "Encoder":
+        """The encoder of ``(n, channels, size, size)`` images at width ``dim`` (``encoders.dim``)
+        with ``layers`` blocks where it has blocks; image encoders define it."""
+        raise ConfigError(f"{cls.__name__} does not encode images")
+
+    @classmethod
+    def for_text(cls, vocab_size: int, dim: int, layers: int, max_tokens: int) -> "Encoder":
+        """The encoder of token ids ``(n, max_tokens)`` of a ``vocab_size`` vocabulary at width
+        ``dim`` with ``layers`` blocks where it has blocks; text encoders define it."""
+        raise ConfigError(f"{cls.__name__} does not encode token ids")
 
     def freeze(self) -> "Encoder":
         """Stop training this encoder (its features become fixed); ``unfreeze`` fine-tunes again."""

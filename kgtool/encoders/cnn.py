@@ -23,6 +23,10 @@ class CNNEncoder(Encoder):
         - output: (n, out_dim)
     """
 
+    @classmethod
+    def for_images(cls, channels: int, size: int, dim: int, layers: int) -> "CNNEncoder":
+        return cls(in_channels=channels, out_dim=dim)
+
     def __init__(
         self,
         in_channels: int = 1,

@@ -28,6 +28,10 @@ class DiffusionEncoder(Pretrainable, Encoder):
         - output: (n, out_dim) with ``out_dim = 4 * channels * pool_size²``
     """
 
+    @classmethod
+    def for_images(cls, channels: int, size: int, dim: int, layers: int) -> "DiffusionEncoder":
+        return cls(in_channels=channels, image_size=size)
+
     def __init__(
         self,
         image_size: int = 8,

@@ -1,6 +1,6 @@
 """A MultimodalEmbedding of named items (entities, nodes) built from a text file and an image source.
 
-:func:`multimodal_from_files` takes the fields of ``kgtool.config.EncodersConfig`` as keyword
+:func:`multimodal_from_files` takes the fields of ``kgtool.encoders.options.EncodersConfig`` as keyword
 arguments, so that this package needs nothing of kgtool but its errors. Everything it builds is a
 function of the files and the arguments: the tokenizer's vocabulary comes out the same each time,
 so a checkpoint's weights fit the module built again from the same config.
@@ -24,12 +24,11 @@ from kgtool.encoders.readers import (
     read_entity_text,
     read_image_folder,
 )
-from kgtool.encoders.registry import build_encoder
+from kgtool.encoders.registry import IMAGE_ENCODERS, TEXT_ENCODERS, build_encoder, known_encoder
 from kgtool.encoders.tokenizer import WordTokenizer
 from kgtool.errors import ConfigError, DataError
 
 log = logging.getLogger("kgtool")
-NUM_HEADS = 4  # attention heads of the transformer and ViT encoders
 
 
 def multimodal_from_files(
@@ -101,13 +100,8 @@ def _text_modality(names, path, encoder_name, model_path, max_tokens, max_vocab,
     # the vocabulary is fitted on the texts in id order, so it is the same on every rebuild
     tokenizer = WordTokenizer.fit((texts[name] for name in names if name in texts), max_size=max_vocab,
                                   max_length=max_tokens, char_ngrams=char_ngrams)
-    if encoder_name == "bow":
-        config = {"dim": dim}
-    elif encoder_name == "transformer":
-        config = {"dim": dim, "num_heads": NUM_HEADS, "num_layers": layers, "max_length": max_tokens}
-    else:  # lstm, gru: two directions of dim / 2
-        config = {"embed_dim": dim, "hidden_dim": dim // 2}
-    return build_encoder(encoder_name, vocab_size=tokenizer.vocab_size, **config), align_texts(names, texts, tokenizer)
+    encoder = known_encoder(TEXT_ENCODERS, encoder_name, "text").for_text(tokenizer.vocab_size, dim, layers, max_tokens)
+    return encoder, align_texts(names, texts, tokenizer)
 
 
 def _image_modality(names, path, encoder_name, dim, layers):
@@ -122,12 +116,5 @@ def _image_modality(names, path, encoder_name, dim, layers):
     else:
         images = read_image_folder(path, known_ids=set(names))
     values, present = align_images(names, images)
-    channels, size = values.shape[1], values.shape[2]
-    config = {
-        "cnn": {"in_channels": channels, "out_dim": dim},
-        "vit": {"in_channels": channels, "image_size": size, "dim": dim, "num_heads": NUM_HEADS, "num_layers": layers},
-        "torchvision": {},
-        "diffusion": {"in_channels": channels, "image_size": size},
-        "vae": {"in_channels": channels, "image_size": size, "latent_dim": dim},
-    }[encoder_name]
-    return build_encoder(encoder_name, **config), (values, present)
+    encoder = known_encoder(IMAGE_ENCODERS, encoder_name, "image").for_images(values.shape[1], values.shape[2], dim, layers)
+    return encoder, (values, present)

@@ -7,12 +7,13 @@ from typing import Sequence, Union
 import torch
 from torch import nn
 
-from kgtool.config import FUSIONS
 from kgtool.errors import ConfigError, DataError
 
 # A modality's inputs for all items: a tensor indexed by item id, or a list (texts for
 # PretrainedTextEncoder), and the (num_items,) bool mask of the items that have it.
 ModalityInputs = tuple[Union[torch.Tensor, Sequence], torch.Tensor]
+
+FUSIONS = ("concat", "gated", "residual")  # how MultimodalEmbedding joins the structural row and the modalities
 
 
 class MultimodalEmbedding(nn.Module):
@@ -108,6 +109,11 @@ class MultimodalEmbedding(nn.Module):
                 selected = [values[i] for i in batch.tolist()]
             out = out.index_put((rows.to(out.device),), self.encoders[name](selected))
         return out
+
+    def interaction_tables(self) -> list[nn.Embedding]:
+        """The tables a KGE interaction initialises as its own rows: with residual fusion the
+        structural table holds the entity rows themselves (the modalities add to it)."""
+        return [self.structural] if self.fusion == "residual" else []
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         distinct, inverse = torch.unique(ids.reshape(-1), return_inverse=True)

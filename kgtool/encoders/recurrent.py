@@ -24,6 +24,10 @@ class RecurrentEncoder(Encoder):
 
     rnn_class: type[nn.RNNBase]
 
+    @classmethod
+    def for_text(cls, vocab_size: int, dim: int, layers: int, max_tokens: int) -> "RecurrentEncoder":
+        return cls(vocab_size, embed_dim=dim, hidden_dim=dim // 2)  # two directions of dim / 2
+
     def __init__(
         self,
         vocab_size: int,

@@ -17,23 +17,30 @@ from kgtool.encoders.vae import VAEEncoder
 from kgtool.encoders.vit import ViTEncoder
 from kgtool.errors import ConfigError
 
-ENCODERS: dict[str, type[Encoder]] = {
+TEXT_ENCODERS: dict[str, type[Encoder]] = {
     "bow": BagOfWordsEncoder,
     "lstm": LSTMEncoder,
     "gru": GRUEncoder,
     "transformer": TransformerEncoder,
     "pretrained": PretrainedTextEncoder,
+}
+IMAGE_ENCODERS: dict[str, type[Encoder]] = {
     "cnn": CNNEncoder,
     "vit": ViTEncoder,
     "torchvision": TorchvisionEncoder,
     "diffusion": DiffusionEncoder,
     "vae": VAEEncoder,
-    "features": FeatureEncoder,
 }
+ENCODERS: dict[str, type[Encoder]] = {**TEXT_ENCODERS, **IMAGE_ENCODERS, "features": FeatureEncoder}
+
+
+def known_encoder(registry: dict[str, type[Encoder]], name: str, kind: str = "") -> type[Encoder]:
+    """``registry[name]``, with a ConfigError naming the choices for an unknown name."""
+    if name not in registry:
+        raise ConfigError(f"unknown {kind + ' ' if kind else ''}encoder {name!r}; choose one of {sorted(registry)}")
+    return registry[name]
 
 
 def build_encoder(name: str, **config: Any) -> Encoder:
     """``ENCODERS[name](**config)``, with a ConfigError naming the choices for an unknown name."""
-    if name not in ENCODERS:
-        raise ConfigError(f"unknown encoder {name!r}; choose one of {sorted(ENCODERS)}")
-    return ENCODERS[name](**config)
+    return known_encoder(ENCODERS, name)(**config)

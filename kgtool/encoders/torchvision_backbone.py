@@ -22,6 +22,10 @@ class TorchvisionEncoder(Encoder):
         - output: (n, out_dim) with ``out_dim`` the input size of the dropped ``fc``
     """
 
+    @classmethod
+    def for_images(cls, channels: int, size: int, dim: int, layers: int) -> "TorchvisionEncoder":
+        return cls()
+
     def __init__(self, name: str = "resnet18", weights_path: Optional[str] = None) -> None:
         super().__init__(name=name, weights_path=weights_path)
         models = import_optional("torchvision.models", "TorchvisionEncoder", "torchvision")

@@ -26,6 +26,10 @@ class TransformerEncoder(Encoder):
         - output: (n, out_dim) with ``out_dim = dim``
     """
 
+    @classmethod
+    def for_text(cls, vocab_size: int, dim: int, layers: int, max_tokens: int) -> "TransformerEncoder":
+        return cls(vocab_size, dim=dim, num_layers=layers, max_length=max_tokens)
+
     def __init__(
         self,
         vocab_size: int,

@@ -20,6 +20,10 @@ class VAEEncoder(Pretrainable, Encoder):
         - output: (n, out_dim) with ``out_dim = latent_dim``
     """
 
+    @classmethod
+    def for_images(cls, channels: int, size: int, dim: int, layers: int) -> "VAEEncoder":
+        return cls(in_channels=channels, image_size=size, latent_dim=dim)
+
     def __init__(
         self, image_size: int = 8, in_channels: int = 1, channels: int = 32, latent_dim: int = 16, beta: float = 1.0
     ) -> None:

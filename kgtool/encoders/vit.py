@@ -19,6 +19,10 @@ class ViTEncoder(Encoder):
         - output: (n, out_dim) with ``out_dim = dim``
     """
 
+    @classmethod
+    def for_images(cls, channels: int, size: int, dim: int, layers: int) -> "ViTEncoder":
+        return cls(in_channels=channels, image_size=size, dim=dim, num_layers=layers)
+
     def __init__(
         self,
         image_size: int = 8,

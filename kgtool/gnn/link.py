@@ -26,17 +26,18 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import is_undirected
 
-from kgtool.config import Config, ModelConfig, TrainingConfig, parse_fanout
+from kgtool.config import Config, TrainingConfig
 from kgtool.data.kg import SPLITS, KGDataset
 from kgtool.encoders.from_files import multimodal_from_files
-from kgtool.errors import CheckpointError, ConfigError, DataError
+from kgtool.errors import CheckpointError, DataError
 from kgtool.gnn.models import GNNStack
+from kgtool.gnn.options import DECODERS
 from kgtool.gnn.representation import GraphRepresentation
+from kgtool.kge.interactions import Interaction
 from kgtool.kge.objectives import NegativeSampling, Objective
 from kgtool.kge.task import KGETask
 
 RELATION = "edge"  # the one relation of a graph's links
-DECODERS = {"dot": "distmult", "distmult": "distmult", "complex": "complex", "transe": "transe", "rotate": "rotate"}
 
 
 class GNNLinkTask(KGETask):
@@ -48,7 +49,7 @@ class GNNLinkTask(KGETask):
         self.graph, self.name = graph, name
         dataset, self.undirected = link_split(graph, config, name)
         representation = graph_representation(config, graph, dataset.train)
-        super().__init__(config, dataset, model_config=link_model(config), entity_encoder=representation)
+        super().__init__(config, dataset, interaction=link_interaction(config), entity_encoder=representation)
         if config.gnn.decoder == "dot":  # DistMult from the plain dot product, its relation row all ones
             torch.nn.init.ones_(self.model.relation_embeddings.weight)
 
@@ -85,9 +86,9 @@ class GNNLinkTask(KGETask):
                 f"{'undirected' if self.undirected else 'directed'}: {self.dataset.describe()}")
 
 
-def link_model(config: Config) -> ModelConfig:
-    """The KGE model of a link task: ``gnn.decoder``'s interaction on the GNN's output width."""
-    return dataclasses.replace(config.model, name=DECODERS[config.gnn.decoder], dim=config.gnn.hidden_dim)
+def link_interaction(config: Config) -> Interaction:
+    """The score function of a link task: ``gnn.decoder``'s interaction on the GNN's output width."""
+    return dataclasses.replace(config.model, dim=config.gnn.hidden_dim).build_interaction(DECODERS[config.gnn.decoder])
 
 
 def link_training(config: Config) -> TrainingConfig:
@@ -132,12 +133,7 @@ def graph_representation(config: Config, graph: Data, train: Tensor):
     if config.encoders.enabled:
         names = [str(i) for i in range(graph.num_nodes)]
         node_encoder = multimodal_from_files(names, config.encoders.dim, **config.encoders.representation_options())
-    fanout = None
-    if g.sampler == "neighbor":
-        try:
-            fanout = parse_fanout(g.fanout)
-        except ValueError as error:
-            raise ConfigError(f"gnn.{error}") from None
+    fanout = g.fanouts() if g.sampler == "neighbor" else None
     in_dim = features.size(1) + (node_encoder.out_dim if node_encoder is not None else 0)
     if in_dim == 0:
         raise DataError(f"{graph}: the nodes have no features and no encoders are configured; the GNN has no input")

@@ -22,19 +22,22 @@ named ``0..n-1`` in the files), encoded for the nodes of each batch's subgraph o
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from kgtool.config import DEFAULT_BATCH_SIZE, Config
 from kgtool.encoders.from_files import multimodal_from_files
-from kgtool.errors import ConfigError
 from kgtool.evaluation.mode import evaluation_mode
 from kgtool.gnn.heads import NodeClassifier
 from kgtool.gnn.models import GNNStack
-from kgtool.sampling import RandomWalkSampler, make_node_loader, parse_fanout
+from kgtool.sampling import RandomWalkSampler, make_node_loader
 from kgtool.sampling.saint import gcn_coefficients, unbiased_gcn_edges, with_self_loops
+from kgtool.training_options import DEFAULT_BATCH_SIZE
+
+if TYPE_CHECKING:
+    from kgtool.config import Config
 
 
 class GNNTask:
@@ -96,11 +99,7 @@ class GNNTask:
 
     def neighbor_loader(self, graph: Data, input_nodes: Tensor):
         """Called as ``loader(ids)``: the sampled batch around ``input_nodes[ids]``."""
-        try:
-            fanout = parse_fanout(self.config.gnn.fanout)
-        except ValueError as error:
-            raise ConfigError(f"gnn.fanout: {error}") from None
-        return make_node_loader(graph, input_nodes, fanout, batch_size=len(input_nodes))
+        return make_node_loader(graph, input_nodes, self.config.gnn.fanouts(), batch_size=len(input_nodes))
 
     def describe(self) -> str:
         d = self.dataset

@@ -20,8 +20,9 @@ import math
 import torch
 from torch import Tensor
 
-from kgtool.config import ModelConfig
+from kgtool.errors import ConfigError
 from kgtool.kge import candidates, fused
+from kgtool.names import did_you_mean
 
 
 def transe_interaction(h: Tensor, r: Tensor, t: Tensor, p_norm: int, margin: float) -> Tensor:
@@ -158,11 +159,15 @@ class Interaction:
     trains_all_entities_in_one_product = True
     distance_kernel: str | None = None  # the fused kernels' distance (kgtool.kge.candidates, .fused), if any
 
-    def __init__(self, config: ModelConfig):
-        self.dim = config.dim
-        self.margin = config.margin
-        self.p_norm = config.p_norm
-        self.init_scale = config.init_scale if config.init_scale is not None else self.default_init_scale()
+    def __init__(self, dim: int, margin: float = 9.0, p_norm: int = 1, init_scale: float | None = None):
+        """:param dim: numbers per row of the formula (complex numbers for complex models)
+        :param margin: γ of the distance models' ``γ - distance``; unused by the bilinear ones
+        :param p_norm: TransE's distance norm, 1 or 2
+        :param init_scale: bound of the uniform initialisation; None: :meth:`default_init_scale`"""
+        self.dim = dim
+        self.margin = margin
+        self.p_norm = p_norm
+        self.init_scale = init_scale if init_scale is not None else self.default_init_scale()
 
     @property
     def entity_width(self) -> int:
@@ -296,3 +301,11 @@ INTERACTIONS: dict[str, type[Interaction]] = {
     "complex": ComplEx,
     "rotate": RotatE,
 }
+
+
+def interaction(name: str, dim: int, **options) -> Interaction:
+    """``INTERACTIONS[name](dim, **options)``, with a ConfigError naming the choices for an unknown name."""
+    if name not in INTERACTIONS:
+        raise ConfigError(f"unknown interaction {name!r}{did_you_mean(name, INTERACTIONS)}; "
+                          f"known: {', '.join(INTERACTIONS)}")
+    return INTERACTIONS[name](dim, **options)

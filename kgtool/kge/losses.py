@@ -47,6 +47,11 @@ def bce_loss(positive: Tensor, negative: Tensor, weights: Tensor | None = None) 
     return weighted_mean(F.binary_cross_entropy_with_logits(scores, labels, reduction="none").mean(dim=1), weights)
 
 
+# the losses of sampled negatives by name: loss(positive (b,), negative (b, k), [option,] weights=(b,) or None)
+SAMPLED_LOSSES = {"nssa": nssa_loss, "margin": margin_ranking_loss, "softplus": softplus_loss, "bce": bce_loss}
+ALL_ENTITIES_LOSSES = ("ce", "bce")  # the kinds of all_entities_loss
+
+
 def all_entities_loss(kind: str, scores: Tensor, rows: Tensor, answers: Tensor, label_smoothing: float) -> Tensor:
     """1vsAll/KvsAll loss of ``scores`` ``(b, n)`` against the multi-hot labels that put a 1 at
     ``(rows[j], answers[j])`` for each ``j`` (``(m,)`` each; every row has at least one answer).

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from typing import Callable
 
 import torch
 from torch import Tensor, nn
 
-from kgtool.config import ModelConfig
+from kgtool.kge.entity_rows import EntityRows
 from kgtool.kge.fused import compile_kernel, has_compiler
-from kgtool.kge.interactions import INTERACTIONS
+from kgtool.kge.interactions import Interaction
 from kgtool.kge.scoring_path import ALL_ENTITIES, FUSED_ALL, FUSED_CANDIDATES, ScoringCall, log_once, scoring_path
 
 log = logging.getLogger("kgtool")
+PENALTIES = {"l2": 2, "n3": 3}  # KGEModel.penalty's kinds: the power of |x| summed
 
 
 def compiled_or_eager(function: Callable) -> Callable:
@@ -33,6 +33,7 @@ class KGEModel(nn.Module):
     ``num_relations + r``), and head prediction ``(?, r, t)`` is asked as tail prediction
     ``(t, r⁻¹, ?)``, as in Lacroix et al. (2018).
 
+    :param interaction: the score function and its rows' layout (:func:`~kgtool.kge.interactions.interaction`)
     :param max_chunk_elements: cap on the elements of any ``(b, chunk, dim)`` intermediate when
         scoring all entities with a distance model; bounds memory regardless of graph size.
     :param sparse: embeddings produce sparse gradients (only the rows a batch uses).
@@ -50,12 +51,12 @@ class KGEModel(nn.Module):
         the step's entities from their sampled subgraphs).
     """
 
-    def __init__(self, config: ModelConfig, num_entities: int, num_relations: int,
+    def __init__(self, interaction: Interaction, num_entities: int, num_relations: int,
                  reciprocal: bool = False, max_chunk_elements: int = 2**24, sparse: bool = False,
                  compile: bool = False, entity_encoder: Callable[[int], nn.Module] | None = None,
                  fused_negatives: bool = True):
         super().__init__()
-        self.interaction = INTERACTIONS[config.name](config)
+        self.interaction = interaction
         self.score = compiled_or_eager(self.interaction.score) if compile else self.interaction.score
         self.num_entities = num_entities
         self.num_relations = num_relations
@@ -70,58 +71,30 @@ class KGEModel(nn.Module):
         else:
             self.entity_embeddings = entity_encoder(width)
         self.encoded = entity_encoder is not None
-        self.whole_graph = getattr(self.entity_embeddings, "whole_graph", False)
-        self.step_table = None  # rows of all entities (or of step_ids), with gradients, within encoding_once()
-        self.step_ids = None  # sorted entity ids of step_table's rows when the step samples subgraphs
+        self.entity_rows = EntityRows(self.entity_embeddings, table=not self.encoded)  # rows and their caches
         self.relation_embeddings = nn.Embedding(relation_rows, self.interaction.relation_width, sparse=sparse)
-        self.encoded_table = None  # all entities' rows, kept while the model is in eval mode
-        self.register_load_state_dict_post_hook(lambda module, keys: setattr(module, "encoded_table", None))
+        self.register_load_state_dict_post_hook(lambda module, keys: module.entity_rows.forget())
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """The interaction's initialisation of the tables; an entity encoder keeps its own, except
-        a residual fusion's structural table, which holds the entity rows themselves."""
-        if not self.encoded:
-            tables = [self.entity_embeddings, self.relation_embeddings]
-        elif getattr(self.entity_embeddings, "fusion", None) == "residual":
-            tables = [self.entity_embeddings.structural, self.relation_embeddings]
-        else:
-            tables = [self.relation_embeddings]
-        self.interaction.reset_parameters(*(table.weight.data for table in tables))
+        the tables it names as the interaction's (a residual fusion's structural rows)."""
+        self.interaction.reset_parameters(*(table.weight.data for table in self.entity_rows.interaction_tables()),
+                                          self.relation_embeddings.weight.data)
 
     def train(self, mode: bool = True) -> "KGEModel":
-        self.encoded_table = None  # parameters may change from here on
+        self.entity_rows.forget()  # parameters may change from here on
         return super().train(mode)
 
-    @contextmanager
     def encoding_once(self, entity_ids: Tensor | None = None, generator: torch.Generator | None = None):
-        """Within the block (a training step), a ``whole_graph`` encoder encodes all entities
-        once, with gradients, and every lookup takes rows of that table; otherwise a no-op.
-
-        An encoder with a ``sampler`` encodes only the distinct ``entity_ids`` (any shape: every
-        entity the step looks up), each from its neighbourhood sampled with ``generator``.
-        """
-        if not self.whole_graph:
-            yield
-            return
-        if getattr(self.entity_embeddings, "sampler", None) is not None and entity_ids is not None:
-            self.step_ids = torch.unique(entity_ids)
-            self.step_table = self.entity_embeddings.encode_subgraph(self.step_ids, generator)
-        else:
-            self.step_table = self.entity_embeddings.encode_all()
-        try:
-            yield
-        finally:
-            self.step_table = self.step_ids = None
+        """A context for one training step: a ``whole_graph`` encoder encodes once for every
+        lookup within it (:meth:`EntityRows.step`); otherwise a no-op."""
+        return self.entity_rows.step(entity_ids, generator)
 
     def entities(self, ids: Tensor) -> Tensor:
         """Formula inputs for entity ids of any shape ``(*s,)`` -> ``(*s, dim)``, or
         ``(*s, dim, 2)`` for complex models."""
-        if self.step_ids is not None:
-            return self.interaction.entities(self.step_table[torch.searchsorted(self.step_ids, ids.contiguous())])
-        if self.whole_graph or (self.encoded_table is not None and not torch.is_grad_enabled()):
-            return self.interaction.entities(self._all_rows()[ids])
-        return self.interaction.entities(self.entity_embeddings(ids))
+        return self.interaction.entities(self.entity_rows.rows(ids))
 
     def relations(self, ids: Tensor) -> Tensor:
         return self.interaction.relations(self.relation_embeddings(ids))
@@ -133,19 +106,7 @@ class KGEModel(nn.Module):
         prediction) once, kept until ``train()``, ``eval()`` or ``load_state_dict``; in training
         (1vsall, kvsall) on every call, so that gradients reach the encoder.
         """
-        return self.interaction.entities(self._all_rows())
-
-    def _all_rows(self) -> Tensor:
-        """Stored rows of all entities ``(num_entities, entity_width)`` (see :meth:`all_entities`)."""
-        if self.step_table is not None and self.step_ids is None:
-            return self.step_table
-        if not self.encoded:
-            return self.entity_embeddings.weight
-        if self.training or torch.is_grad_enabled():
-            return self.entity_embeddings.encode_all()
-        if self.encoded_table is None:
-            self.encoded_table = self.entity_embeddings.encode_all()
-        return self.encoded_table
+        return self.interaction.entities(self.entity_rows.all_rows())
 
     def inverse(self, relations: Tensor) -> Tensor:
         return relations + self.num_relations
@@ -242,6 +203,6 @@ class KGEModel(nn.Module):
         """Per-example L2 (``Σ|x|²``) or N3 (``Σ|x|³``, Lacroix et al. 2018) of the formula inputs
         a batch uses: ``entity_ids`` ``(b, *)``, ``relation_ids`` ``(b,)``; complex numbers count
         by modulus. Returns a scalar, summed over rows and divided by ``b``."""
-        power = 2 if kind == "l2" else 3
+        power = PENALTIES[kind]
         parts = (self.entities(entity_ids), self.relations(relation_ids))
         return sum(self.interaction.modulus(x).pow(power).sum() for x in parts) / len(relation_ids)

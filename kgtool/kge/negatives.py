@@ -8,6 +8,7 @@ from torch import Tensor
 from kgtool.data.answers import AnswerIndex
 from kgtool.data.patterns import answers_per_query
 
+CORRUPTED_SIDES = ("uniform", "bernoulli")  # how head_corruption_probability picks the side to corrupt
 REDRAW_ROUNDS = 3  # redraws of false negatives before the rest are drawn from each query's non-answers
 
 

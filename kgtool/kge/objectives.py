@@ -17,22 +17,26 @@ are tail queries. ``OBJECTIVES`` maps ``training.scoring`` to the class.
 from __future__ import annotations
 
 from functools import partial
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import Tensor
 
-from kgtool.config import TrainingConfig
 from kgtool.data.answers import AnswerIndex
 from kgtool.data.kg import KGDataset
 from kgtool.kge import losses
 from kgtool.kge.model import KGEModel
 from kgtool.kge.negatives import CorruptionSampler, head_corruption_probability
 
+if TYPE_CHECKING:
+    from kgtool.kge.options import KGETrainingOptions as TrainingConfig
+
 
 class Objective:
     """The examples and loss of one way of training. Subclasses define :meth:`_examples` and
     :meth:`batch_loss`, and may draw per-batch inputs in :meth:`draw`."""
+
+    loss_names: tuple[str, ...] = ()  # the values of training.loss it takes
 
     def __init__(self, dataset: KGDataset, training: TrainingConfig):
         self.training = training
@@ -90,6 +94,8 @@ class NegativeSampling(Objective):
     :param pool: the entity ids ``(p,)`` negatives are drawn from (default: all), e.g. those a rank
         of a sharded table holds (:mod:`kgtool.sharding`)
     """
+
+    loss_names = tuple(losses.SAMPLED_LOSSES)
 
     def __init__(self, dataset: KGDataset, training: TrainingConfig, pool: Tensor | None = None):
         super().__init__(dataset, training)
@@ -151,18 +157,15 @@ class NegativeSampling(Objective):
 
 def sampled_loss(training: TrainingConfig) -> Callable[[Tensor, Tensor, Tensor | None], Tensor]:
     """``training.loss`` as ``loss(positive (b,), negative (b, k), weights=(b,) or None)``."""
-    choices = {
-        "nssa": partial(losses.nssa_loss, temperature=training.adversarial_temperature),
-        "margin": partial(losses.margin_ranking_loss, margin=training.loss_margin),
-        "softplus": losses.softplus_loss,
-        "bce": losses.bce_loss,
-    }
-    return choices[training.loss]
+    options = {"nssa": {"temperature": training.adversarial_temperature}, "margin": {"margin": training.loss_margin}}
+    return partial(losses.SAMPLED_LOSSES[training.loss], **options.get(training.loss, {}))
 
 
 class OneVsAll(Objective):
     """Each training triple as a query against all entities; its answer is the target of
     ``training.loss`` (``ce`` or ``bce``, with ``training.label_smoothing``)."""
+
+    loss_names = losses.ALL_ENTITIES_LOSSES
 
     def _examples(self, dataset: KGDataset) -> Tensor:
         return self._with_inverses(dataset.train)

@@ -14,12 +14,13 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from kgtool.config import Config, ModelConfig
+from kgtool.config import Config
 from kgtool.data.kg import KGDataset
 from kgtool.data.patterns import relation_categories
 from kgtool.encoders.from_files import multimodal_from_files
 from kgtool.errors import ConfigError
 from kgtool.evaluation.ranking import evaluate_link_prediction
+from kgtool.kge.interactions import Interaction
 from kgtool.kge.model import KGEModel
 from kgtool.kge import objectives
 from kgtool.kge.objectives import Objective
@@ -29,9 +30,9 @@ from kgtool.relational.encoder import relational_encoder
 class KGETask:
     headline_metric = "mrr"
 
-    def __init__(self, config: Config, dataset: KGDataset, model_config: ModelConfig | None = None,
+    def __init__(self, config: Config, dataset: KGDataset, interaction: Interaction | None = None,
                  entity_encoder: Callable[[int], nn.Module] | None = None):
-        """:param model_config: the interaction's options (default ``config.model``)
+        """:param interaction: the score function (default: ``config.model``'s)
         :param entity_encoder: the entity representation's factory, width -> module (default: as
             ``config`` says: a table, the text/image encoders, a relational GNN over them)"""
         self.config = config
@@ -39,12 +40,12 @@ class KGETask:
         self.training = config.training
         if entity_encoder is None:
             entity_encoder = entity_representation(config, dataset)
-        self.model = self._build_model(model_config or config.model, entity_encoder)
+        self.model = self._build_model(interaction or config.model.build_interaction(), entity_encoder)
         self.protocol = self._protocol()
 
-    def _build_model(self, model_config: ModelConfig, entity_encoder) -> KGEModel:
+    def _build_model(self, interaction: Interaction, entity_encoder) -> KGEModel:
         """The model this task trains (a subclass may build another, e.g. with a sharded table)."""
-        return KGEModel(model_config, self.dataset.num_entities, self.dataset.num_relations,
+        return KGEModel(interaction, self.dataset.num_entities, self.dataset.num_relations,
                         reciprocal=self.training.reciprocal, sparse=self.training.sparse,
                         compile=self.training.compile, entity_encoder=entity_encoder,
                         fused_negatives=self.training.fused_negatives is not False)
@@ -132,7 +133,7 @@ def entity_representation(config: Config, dataset: KGDataset) -> Callable[[int],
         entity_encoder = partial(multimodal_from_files, dataset.entities, features=features,
                                  **config.encoders.representation_options())
     if config.relational.encoder != "none":  # message passing over the training triples, fed by the above
-        entity_encoder = relational_encoder(config.relational, dataset.train, dataset.num_entities,
-                                            dataset.num_relations, entity_encoder,
-                                            config.evaluation.memory_budget_mb, dataset.support)
+        entity_encoder = relational_encoder(config.relational.encoder, dataset.train, dataset.num_entities,
+                                            dataset.num_relations, entity_encoder, config.evaluation.memory_budget_mb,
+                                            dataset.support, **config.relational.encoder_options())
     return entity_encoder

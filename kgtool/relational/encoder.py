@@ -9,12 +9,14 @@ from itertools import pairwise
 import torch
 from torch import Tensor, nn
 
-from kgtool.config import RelationalConfig, parse_fanout
+from kgtool.errors import ConfigError
 from kgtool.memory_budget import rows_within
 from kgtool.relational.compgcn_conv import CompGCNConv
 from kgtool.relational.message_graph import message_graph
 from kgtool.relational.rgcn_conv import RelationalGraphConv
 from kgtool.sampling.neighbor import NeighborSampler
+
+KINDS = ("rgcn", "compgcn", "lte")  # R-GCN, CompGCN, or the same stack without messages (LTE)
 
 
 class LinearTransform(nn.Linear):
@@ -47,7 +49,7 @@ class RelationalEncoder(nn.Module):
     weight) with a faster pure-torch forward (:class:`RelationalGraphConv`); ``FastRGCNConv``
     would gather an ``(in, out)`` weight per edge.
 
-    With ``config.fanout`` training steps encode only the step's entities, each from its sampled
+    With a ``fanout`` training steps encode only the step's entities, each from its sampled
     k-hop neighbourhood (:meth:`encode_subgraph`, the pure-torch
     :class:`~kgtool.sampling.neighbor.NeighborSampler` on the typed message graph).
 
@@ -57,12 +59,21 @@ class RelationalEncoder(nn.Module):
     starts from zero and it is represented by its neighbours alone (text/image inputs are kept:
     they describe new entities too).
 
-    :param inputs: the input rows ``(num_entities, config.width)``
+    :param kind: ``rgcn``, ``compgcn`` or ``lte`` (one of :data:`KINDS`)
+    :param inputs: the input rows ``(num_entities, width)``
     :param edge_index: shape: (2, num_edges), from :func:`message_graph` of the training triples
     :param edge_type: shape: (num_edges,), in ``[0, 2 * num_relations)``
     :param support: ``(edge_index, edge_type)`` of the message graph of the support triples, or None
     :param out_width: width of the output rows (the score function's entity width)
     :param max_edges: edges per chunk of inference without gradients
+    :param layers: message-passing layers; the last outputs the score function's rows
+    :param width: width of the input rows and of hidden layers
+    :param dropout: dropout after each hidden layer
+    :param entity_dropout: training zeroes each entity's input table row with this probability
+    :param composition: CompGCN's composition of entity and relation rows (``COMPOSITIONS``)
+    :param num_bases: R-GCN's basis decomposition of the relation weights; None: one weight each
+    :param num_blocks: R-GCN's block-diagonal relation weights of this many blocks
+    :param fanout: incoming edges sampled per entity at each hop (-1: all) for training steps; None: the full graph
 
     Shapes:
         - ids: (*s,) -> (*s, out_width); encode_all: () -> (num_entities, out_width)
@@ -70,14 +81,18 @@ class RelationalEncoder(nn.Module):
 
     whole_graph = True
 
-    def __init__(self, config: RelationalConfig, inputs: nn.Module, edge_index: Tensor, edge_type: Tensor,
-                 num_entities: int, num_relations: int, out_width: int, max_edges: int = 2**20,
-                 support: tuple[Tensor, Tensor] | None = None):
+    def __init__(self, kind: str, inputs: nn.Module, edge_index: Tensor, edge_type: Tensor, num_entities: int,
+                 num_relations: int, out_width: int, max_edges: int = 2**20,
+                 support: tuple[Tensor, Tensor] | None = None, *, layers: int = 2, width: int = 64,
+                 dropout: float = 0.1, entity_dropout: float = 0.0, composition: str = "sub",
+                 num_bases: int | None = None, num_blocks: int | None = None, fanout: list[int] | None = None):
         super().__init__()
+        if kind not in KINDS:
+            raise ConfigError(f"unknown relational encoder {kind!r}; known: {', '.join(KINDS)}")
         self.inputs = inputs
-        self.kind = config.encoder
+        self.kind = kind
         self.max_edges = max_edges
-        self.entity_dropout = config.entity_dropout
+        self.entity_dropout = entity_dropout
         untrained = torch.ones(num_entities, dtype=torch.bool)
         untrained[edge_index.flatten()] = False
         table = isinstance(inputs, nn.Embedding)
@@ -91,23 +106,23 @@ class RelationalEncoder(nn.Module):
             self.register_buffer(f"{prefix}edge_index", index, persistent=False)
             self.register_buffer(f"{prefix}edge_type", types, persistent=False)
         # training on sampled subgraphs (encode_subgraph); the sampler's edge ids index the buffers above
-        self.sampler = NeighborSampler(self.edge_index, num_entities, parse_fanout(config.fanout)) if config.fanout else None
-        widths = [config.width] * config.layers + [out_width]
+        self.sampler = NeighborSampler(self.edge_index, num_entities, fanout) if fanout else None
+        widths = [width] * layers + [out_width]
         pairs = list(pairwise(widths))
         if self.kind == "rgcn":
-            self.layers = nn.ModuleList(RelationalGraphConv(a, b, 2 * num_relations, config.num_bases,
-                                                            config.num_blocks) for a, b in pairs)
+            self.layers = nn.ModuleList(RelationalGraphConv(a, b, 2 * num_relations, num_bases, num_blocks)
+                                        for a, b in pairs)
             self.activation = nn.ReLU()
         elif self.kind == "lte":
             self.layers = nn.ModuleList(LinearTransform(a, b) for a, b in pairs)
             self.activation = nn.Tanh()
         else:
-            self.relation_inputs = nn.Parameter(torch.empty(2 * num_relations, config.width))
+            self.relation_inputs = nn.Parameter(torch.empty(2 * num_relations, width))
             nn.init.xavier_uniform_(self.relation_inputs)
-            self.layers = nn.ModuleList(CompGCNConv(a, b, num_relations, config.composition, i < len(pairs) - 1)
+            self.layers = nn.ModuleList(CompGCNConv(a, b, num_relations, composition, i < len(pairs) - 1)
                                         for i, (a, b) in enumerate(pairs))
             self.activation = nn.Tanh()
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = nn.Dropout(dropout)
 
     def input_rows(self, ids: Tensor | None = None) -> Tensor:
         """Input rows ``(b, width)`` of entities ``ids`` ``(b,)``, or ``(num_entities, width)`` of all.
@@ -189,24 +204,27 @@ def by_target(edge_index: Tensor, edge_type: Tensor) -> tuple[Tensor, Tensor]:
     return edge_index[:, order], edge_type[order]
 
 
-def relational_encoder(config: RelationalConfig, train: Tensor, num_entities: int, num_relations: int,
+def relational_encoder(kind: str, train: Tensor, num_entities: int, num_relations: int,
                        inputs: Callable[[int], nn.Module] | None = None, memory_budget_mb: int = 512,
-                       support: Tensor | None = None) -> Callable[[int], RelationalEncoder]:
+                       support: Tensor | None = None, *, width: int, **options) -> Callable[[int], RelationalEncoder]:
     """The ``entity_encoder`` factory of a :class:`~kgtool.kge.model.KGEModel`: width -> encoder.
 
+    :param kind: ``rgcn``, ``compgcn`` or ``lte``
     :param train: shape: (n, 3), the training triples: the only ones the message graph holds in training
     :param inputs: builds the input rows' module from a width (text/image encoders); None: a table
     :param memory_budget_mb: inference keeps a layer's messages within about this much (float32
         messages, their compositions and the aggregation's buffers: four copies)
     :param support: shape: (s, 3), triples that join the message graph at inference only
+    :param width: width of the input rows and hidden layers
+    :param options: :class:`RelationalEncoder`'s other keyword options (``layers``, ``dropout``, …)
     """
     edge_index, edge_type = message_graph(train, num_relations)
     support_graph = message_graph(support, num_relations) if support is not None and len(support) else None
 
     def build(out_width: int) -> RelationalEncoder:
-        rows = inputs(config.width) if inputs is not None else nn.Embedding(num_entities, config.width)
-        max_edges = rows_within(memory_budget_mb, 4 * 4 * max(config.width, out_width))
-        return RelationalEncoder(config, rows, edge_index, edge_type, num_entities, num_relations, out_width,
-                                 max_edges, support_graph)
+        rows = inputs(width) if inputs is not None else nn.Embedding(num_entities, width)
+        max_edges = rows_within(memory_budget_mb, 4 * 4 * max(width, out_width))
+        return RelationalEncoder(kind, rows, edge_index, edge_type, num_entities, num_relations, out_width,
+                                 max_edges, support_graph, width=width, **options)
 
     return build

@@ -22,7 +22,7 @@ from torch_geometric.sampler import BaseSampler, EdgeSamplerInput, NegativeSampl
 from torch_geometric.sampler.neighbor_sampler import edge_sample
 import torch_geometric.typing
 
-from kgtool.config import parse_fanout  # noqa: F401 (kgtool.sampling's name for it)
+from kgtool.options import parse_fanout  # noqa: F401 (kgtool.sampling's name for it)
 
 
 class IncomingCSR:

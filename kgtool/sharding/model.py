@@ -7,7 +7,8 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor
 
-from kgtool.config import ModelConfig
+from kgtool.kge.entity_rows import EntityRows
+from kgtool.kge.interactions import Interaction
 from kgtool.kge.model import KGEModel
 from kgtool.sharding.table import ShardedEntityTable
 
@@ -23,27 +24,31 @@ class ShardedKGEModel(KGEModel):
     model scores like a plain one (prediction and export of a finished run).
     """
 
-    def __init__(self, config: ModelConfig, num_entities: int, num_relations: int, reciprocal: bool = False,
+    def __init__(self, interaction: Interaction, num_entities: int, num_relations: int, reciprocal: bool = False,
                  compile: bool = False, seed: int = 0):
         def table(width: int) -> ShardedEntityTable:
             return ShardedEntityTable(num_entities, width, seed, init=lambda rows: self.interaction.reset_parameters(rows))
 
-        super().__init__(config, num_entities, num_relations, reciprocal=reciprocal, compile=compile,
+        super().__init__(interaction, num_entities, num_relations, reciprocal=reciprocal, compile=compile,
                          entity_encoder=table, fused_negatives=False)
+        self.entity_rows = ShardedRows(self.table, table=False)
 
     @property
     def table(self) -> ShardedEntityTable:
         return self.entity_embeddings
 
+
+class ShardedRows(EntityRows):
+    """:class:`EntityRows` of a sharded table: a training step fetches the rows of its distinct
+    entities from their owners once, on entry."""
+
     @contextmanager
-    def encoding_once(self, entity_ids: Tensor | None = None, generator: torch.Generator | None = None):
-        """Within the block (a training step), lookups take the rows of the distinct
-        ``entity_ids`` (any shape), fetched from their owners once on entry."""
+    def step(self, entity_ids: Tensor | None = None, generator: torch.Generator | None = None):
         if entity_ids is None:
             yield
             return
         self.step_ids = torch.unique(entity_ids)
-        self.step_table = self.table.rows(self.step_ids)
+        self.step_table = self.module.rows(self.step_ids)
         try:
             yield
         finally:

@@ -17,8 +17,8 @@ class ShardedKGETask(KGETask):
     negatives from the entities it holds (PBG's same-partition negatives): their rows need no
     exchange, so a step fetches from other ranks only the rows of its positives."""
 
-    def _build_model(self, model_config, entity_encoder) -> ShardedKGEModel:
-        return ShardedKGEModel(model_config, self.dataset.num_entities, self.dataset.num_relations,
+    def _build_model(self, interaction, entity_encoder) -> ShardedKGEModel:
+        return ShardedKGEModel(interaction, self.dataset.num_entities, self.dataset.num_relations,
                                reciprocal=self.training.reciprocal, compile=self.training.compile,
                                seed=self.training.seed)
 

@@ -4,7 +4,7 @@ evaluator on the graphs the benchmark builds must agree with kgtool's ranking.""
 import pytest
 import torch
 
-from kgtool.config import ModelConfig
+from kgtool.kge.interactions import interaction
 from kgtool.evaluation.ranking import evaluate_link_prediction
 from kgtool.kge.model import KGEModel
 from tests.conftest import random_dataset
@@ -18,7 +18,7 @@ def test_torchkge_filtered_metrics_match_kgtool_for_distmult():
 
     dataset = random_dataset(num_entities=40, num_relations=4, num_triples=600, seed=3)
     torch.manual_seed(0)
-    ours = KGEModel(ModelConfig(name="distmult", dim=16), 40, 4).eval()
+    ours = KGEModel(interaction(name="distmult", dim=16), 40, 4).eval()
     theirs = DistMultModel(16, 40, 4)
     with torch.no_grad():  # TorchKGE's DistMult scores unit-norm entities: give both those
         ours.entity_embeddings.weight.copy_(torch.nn.functional.normalize(ours.entity_embeddings.weight, dim=1))

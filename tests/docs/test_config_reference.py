@@ -1,4 +1,4 @@
-"""The generated configuration reference lists every option of kgtool/config.py."""
+"""The generated configuration reference lists every option of every section kgtool.config composes."""
 
 import dataclasses
 import importlib.util
@@ -24,7 +24,7 @@ def test_every_field_is_listed_with_its_default_and_comment():
         for field in dataclasses.fields(section.default_factory):
             row = next((line for line in text.splitlines() if line.startswith(f"| `{section.name}.{field.name}` |")), None)
             assert row is not None, f"{section.name}.{field.name} is missing from the reference"
-            assert comments[field.name], f"{section.name}.{field.name} has no comment in kgtool/config.py"
+            assert comments[field.name], f"{section.name}.{field.name} has no comment beside its declaration"
             assert module.cell(comments[field.name]) in row
     for model in MODEL_DEFAULTS:
         assert f"| `{model}` |" in text

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from kgtool.config import ModelConfig
+from kgtool.kge.interactions import interaction
 from kgtool.data import load_kg
 from kgtool.errors import KGToolError
 from kgtool.evaluation.ogb_protocol import evaluate_ogb
@@ -53,7 +53,7 @@ def brute_force(model, triples, head_negatives, tail_negatives):
 @pytest.mark.parametrize("split", ["valid", "test"])
 def test_matches_brute_force(biokg, name, reciprocal, split):
     torch.manual_seed(0)
-    model = KGEModel(ModelConfig(name=name, dim=8), biokg.num_entities, biokg.num_relations, reciprocal=reciprocal)
+    model = KGEModel(interaction(name=name, dim=8), biokg.num_entities, biokg.num_relations, reciprocal=reciprocal)
     metrics = evaluate_ogb(model, biokg, split, batch_size=2)
     expected = brute_force(model, biokg.splits[split], *biokg.ogb_protocol.negatives[split])
     assert metrics["protocol"] == "ogb ogbl-biokg sampled negatives"
@@ -62,7 +62,7 @@ def test_matches_brute_force(biokg, name, reciprocal, split):
 
 
 def test_batches_and_mode_do_not_change_the_result(biokg):
-    model = KGEModel(ModelConfig(name="complex", dim=8), biokg.num_entities, biokg.num_relations)
+    model = KGEModel(interaction(name="complex", dim=8), biokg.num_entities, biokg.num_relations)
     model.train()
     results = [evaluate_ogb(model, biokg, "test", batch_size=b) for b in (1, 4, None)]
     assert results[0] == pytest.approx(results[1]) and results[0] == pytest.approx(results[2])
@@ -76,14 +76,14 @@ def test_all_negatives_equal_to_the_answer_tie_in_the_middle(biokg):
     head = triples[:, :1].expand(-1, NUM_NEGATIVES)
     tail = triples[:, 2:].expand(-1, NUM_NEGATIVES)
     dataset = replace(biokg, ogb_protocol=replace(biokg.ogb_protocol, negatives={"test": (head, tail)}))
-    model = KGEModel(ModelConfig(name="rotate", dim=8), biokg.num_entities, biokg.num_relations)
+    model = KGEModel(interaction(name="rotate", dim=8), biokg.num_entities, biokg.num_relations)
     metrics = evaluate_ogb(model, dataset, "test")
     assert metrics["mrr"] == pytest.approx(1 / 3)
     assert (metrics["hits@1"], metrics["hits@3"], metrics["hits@10"]) == (0.0, 1.0, 1.0)
 
 
 def test_errors_name_the_problem(biokg):
-    model = KGEModel(ModelConfig(name="transe", dim=4), biokg.num_entities, biokg.num_relations)
+    model = KGEModel(interaction(name="transe", dim=4), biokg.num_entities, biokg.num_relations)
     with pytest.raises(KGToolError, match="cover valid, test, not 'train'"):
         evaluate_ogb(model, biokg, "train")
     plain = random_dataset()

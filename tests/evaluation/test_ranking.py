@@ -4,7 +4,7 @@ evaluator fed the same scores."""
 import pytest
 import torch
 
-from kgtool.config import ModelConfig
+from kgtool.kge.interactions import interaction
 from kgtool.evaluation.ranking import evaluate_link_prediction
 from kgtool.kge.model import KGEModel
 from tests.conftest import random_dataset
@@ -112,7 +112,7 @@ def test_matches_pykeen_rank_based_evaluator(model_kind):
 
     dataset = random_dataset(num_entities=40, num_relations=4, num_triples=600, seed=3)
     torch.manual_seed(0)
-    model = TableModel(40, 4, seed=3) if model_kind == "table" else KGEModel(ModelConfig(name="rotate", dim=8), 40, 4)
+    model = TableModel(40, 4, seed=3) if model_kind == "table" else KGEModel(interaction(name="rotate", dim=8), 40, 4)
     ours = evaluate_link_prediction(model, dataset.test, dataset.all_triples())
     theirs = RankBasedEvaluator(filtered=True).evaluate(
         PykeenAdapter(model), dataset.test, batch_size=16, use_tqdm=False,

@@ -6,7 +6,8 @@ import logging
 import pytest
 import torch
 
-from kgtool.config import ModelConfig, resolve_config
+from kgtool.config import resolve_config
+from kgtool.kge.interactions import interaction
 from kgtool.errors import ConfigError
 from kgtool.kge import candidates
 from kgtool.kge.model import KGEModel
@@ -18,7 +19,7 @@ MODELS = [("transe", 1), ("transe", 2), ("rotate", 1)]
 
 def make_model(name: str, p_norm: int, dtype: torch.dtype, **kwargs) -> KGEModel:
     torch.manual_seed(0)
-    model = KGEModel(ModelConfig(name=name, dim=24, p_norm=p_norm, margin=6.0), 300, 7, **kwargs).to(dtype)
+    model = KGEModel(interaction(name=name, dim=24, p_norm=p_norm, margin=6.0), 300, 7, **kwargs).to(dtype)
     with torch.no_grad():
         model.relation_embeddings.weight[0] = 0  # q = h exactly (TransE: r = 0; RotatE: phase 0): zero distances
     return model

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from kgtool.config import ModelConfig
+from kgtool.kge.interactions import interaction
 from kgtool.evaluation.ranking import link_prediction_ranks
 from kgtool.kge import fused
 from kgtool.kge.model import KGEModel
@@ -50,7 +50,7 @@ def brute_force_scores(model: KGEModel, triples: torch.Tensor) -> torch.Tensor:
 def test_fused_all_entity_scores_equal_brute_force(name, p_norm, fuse_everything, monkeypatch):
     monkeypatch.setattr(fused, "TILE_BYTES", 3 * 4 * (16 if name == "rotate" else 8))
     torch.manual_seed(0)
-    model = KGEModel(ModelConfig(name=name, dim=8, p_norm=p_norm), num_entities=11, num_relations=3).eval()
+    model = KGEModel(interaction(name=name, dim=8, p_norm=p_norm), num_entities=11, num_relations=3).eval()
     anchors, relations = torch.tensor([0, 4, 10, 4, 7]), torch.tensor([0, 2, 1, 1, 0])
     entities = torch.arange(11)
     with torch.no_grad():
@@ -67,7 +67,7 @@ def test_fused_all_entity_scores_equal_brute_force(name, p_norm, fuse_everything
 @pytest.mark.parametrize("name,p_norm", CASES)
 def test_fused_filtered_ranks_equal_the_plain_paths(name, p_norm, monkeypatch):
     torch.manual_seed(0)
-    model = KGEModel(ModelConfig(name=name, dim=4, p_norm=p_norm), num_entities=40, num_relations=3,
+    model = KGEModel(interaction(name=name, dim=4, p_norm=p_norm), num_entities=40, num_relations=3,
                      max_chunk_elements=50)  # the plain path scores in chunks
     triples = torch.stack([torch.randint(40, (60,)), torch.randint(3, (60,)), torch.randint(40, (60,))], 1)
     plain = link_prediction_ranks(model, triples[:20], triples, batch_size=7)
@@ -84,7 +84,7 @@ def test_without_a_compiler_evaluation_scores_eagerly_with_one_log_line(monkeypa
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(fused, "tiled", lambda *a: pytest.fail("fused kernel without a compiler"))
     torch.manual_seed(0)
-    model = KGEModel(ModelConfig(name="rotate", dim=4), num_entities=9, num_relations=2).eval()
+    model = KGEModel(interaction(name="rotate", dim=4), num_entities=9, num_relations=2).eval()
     with caplog.at_level("WARNING", logger="kgtool"), torch.no_grad():
         scores = [model.score_tails(torch.tensor([0, 5]), torch.tensor([1, 0])) for _ in range(2)]
     assert [r.message for r in caplog.records] == [
@@ -97,7 +97,7 @@ def test_the_fused_path_bypasses_a_compiled_score_function(fuse_everything):
     """With ``training.compile`` the model's ``score`` is compiled for training; evaluation at
     scale goes through the eager formula to the fused kernel instead of compiling around it."""
     torch.manual_seed(0)
-    model = KGEModel(ModelConfig(name="rotate", dim=4), num_entities=9, num_relations=2).eval()
+    model = KGEModel(interaction(name="rotate", dim=4), num_entities=9, num_relations=2).eval()
     model.score = lambda *args: pytest.fail("the (compiled) score function scored all entities")
     with torch.no_grad():
         scores = model.score_tails(torch.tensor([0, 5]), torch.tensor([1, 0]))

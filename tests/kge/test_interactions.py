@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from kgtool.config import ModelConfig
+from kgtool.kge.interactions import interaction
 from kgtool.kge.interactions import (
     complex_interaction,
     distmult_interaction,
@@ -42,7 +42,7 @@ def test_formulas_against_scalar_loops():
 @pytest.mark.parametrize("reciprocal", [False, True])
 def test_all_scoring_paths_agree(name, reciprocal):
     torch.manual_seed(0)
-    model = KGEModel(ModelConfig(name=name, dim=6, p_norm=2), num_entities=25, num_relations=4,
+    model = KGEModel(interaction(name=name, dim=6, p_norm=2), num_entities=25, num_relations=4,
                      reciprocal=reciprocal, max_chunk_elements=40)  # forces many entity chunks
     triples = torch.tensor([[0, 1, 2], [3, 0, 24], [7, 3, 7], [24, 2, 0]])
     h, r, t = triples.unbind(1)
@@ -68,7 +68,7 @@ def test_reciprocal_head_candidates_score_the_same_on_both_paths(name):
     """A reciprocal model's head candidate c of (?, r, t) is (t, r⁻¹, c) whether few candidates
     are gathered or many go through all entities, and equals its all-heads score."""
     torch.manual_seed(0)
-    model = KGEModel(ModelConfig(name=name, dim=6), num_entities=25, num_relations=4, reciprocal=True)
+    model = KGEModel(interaction(name=name, dim=6), num_entities=25, num_relations=4, reciprocal=True)
     relations, tails = torch.tensor([1, 0, 3, 2]), torch.tensor([0, 3, 7, 24])
     many = torch.randint(25, (4, 9))
     assert model.scoring_path(4, many) == ALL_ENTITIES and model.scoring_path(4, many[:, :2]) == PLAIN
@@ -85,8 +85,8 @@ def test_reciprocal_head_candidates_score_the_same_on_both_paths(name):
 def test_chunked_all_entity_scores_carry_the_same_gradients(name):
     """Chunks are written into one preallocated score matrix; gradients must still reach every chunk."""
     torch.manual_seed(0)
-    chunked = KGEModel(ModelConfig(name=name, dim=6), num_entities=25, num_relations=4, max_chunk_elements=40)
-    whole = KGEModel(ModelConfig(name=name, dim=6), num_entities=25, num_relations=4)
+    chunked = KGEModel(interaction(name=name, dim=6), num_entities=25, num_relations=4, max_chunk_elements=40)
+    whole = KGEModel(interaction(name=name, dim=6), num_entities=25, num_relations=4)
     whole.load_state_dict(chunked.state_dict())
     h, r = torch.tensor([0, 3, 7, 24]), torch.tensor([1, 0, 3, 2])
     for model in (chunked, whole):
@@ -127,7 +127,7 @@ def test_rotate_scores_the_same_with_and_without_gradients():
 
 
 def test_rotate_relations_are_unit_rotations_and_init_follows_reference_code():
-    config = ModelConfig(name="rotate", dim=50, margin=9.0)
+    config = interaction(name="rotate", dim=50, margin=9.0)
     model = KGEModel(config, num_entities=10, num_relations=3)
     bound = (9.0 + 2.0) / 50
     assert model.entity_embeddings.weight.abs().max() <= bound
@@ -140,7 +140,7 @@ def test_rotate_relations_are_unit_rotations_and_init_follows_reference_code():
 
 
 def test_penalties():
-    model = KGEModel(ModelConfig(name="complex", dim=2), num_entities=3, num_relations=1)
+    model = KGEModel(interaction(name="complex", dim=2), num_entities=3, num_relations=1)
     with torch.no_grad():
         model.entity_embeddings.weight.copy_(torch.tensor([[3.0, 4.0, 0, 0], [0, 0, 0, 1], [1, 0, 0, 0]]))
         model.relation_embeddings.weight.fill_(0)
@@ -170,7 +170,7 @@ def test_many_per_row_candidates_go_through_all_entities_with_the_same_scores_an
     """With k ≥ num_entities / 4 candidates per row the model scores all entities and picks;
     scores and gradients equal those of gathering the candidates' rows."""
     torch.manual_seed(0)
-    model = KGEModel(ModelConfig(name=name, dim=6), num_entities=25, num_relations=4)
+    model = KGEModel(interaction(name=name, dim=6), num_entities=25, num_relations=4)
     anchors, relations = torch.tensor([0, 3, 7, 24]), torch.tensor([1, 0, 3, 2])
     candidates = torch.randint(25, (4, 9))  # repeats included: their gradients must add up
     assert model.scoring_path(4, candidates) == ALL_ENTITIES and model.scoring_path(4, candidates[:, :5]) == PLAIN

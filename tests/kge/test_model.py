@@ -102,7 +102,7 @@ def test_compile_without_a_compiler_runs_eagerly_with_one_log_line(monkeypatch, 
     monkeypatch.setattr(torch, "compile", lambda *a, **k: pytest.fail("torch.compile called without a compiler"))
     config = Config.from_dict({"model": {"name": "rotate", "dim": 4}, "training": {"compile": True}})
     with caplog.at_level("WARNING", logger="kgtool"):
-        built = model_module.KGEModel(config.model, 5, 2, compile=True)
+        built = model_module.KGEModel(config.model.build_interaction(), 5, 2, compile=True)
     assert built.score == built.interaction.score
     assert [r.message for r in caplog.records] == [
         "training.compile: no C++ compiler found (c++, g++, clang++); scoring runs eagerly"]

@@ -50,7 +50,7 @@ def test_a_training_step_encodes_once_and_reaches_every_parameter(relational, sc
     encoder.layers[0].register_forward_hook(lambda *args: calls.append(1))
     task.loss(torch.arange(64), torch.Generator().manual_seed(0)).backward()
     assert calls == [1]
-    assert task.model.step_table is None  # nothing kept with gradients after the step
+    assert task.model.entity_rows.step_table is None  # nothing kept with gradients after the step
     for name, parameter in task.model.named_parameters():  # DDP needs a gradient for each
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
 

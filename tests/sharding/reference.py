@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from kgtool import distributed
-from kgtool.config import ModelConfig
+from kgtool.kge.interactions import Interaction, interaction
 from kgtool.kge.losses import nssa_loss
 from kgtool.kge.model import KGEModel
 from kgtool.sharding.model import ShardedKGEModel
@@ -38,7 +38,7 @@ def random_batches(num_entities: int, num_relations: int, steps: int, size: int 
 class Reference:
     """The one-process model and torch optimizer that the sharded run must match."""
 
-    def __init__(self, config: ModelConfig, table: Tensor, relations: Tensor, kind: str, lr: float):
+    def __init__(self, config: Interaction, table: Tensor, relations: Tensor, kind: str, lr: float):
         self.model = KGEModel(config, len(table), len(relations)).to(table.dtype)
         self.model.relation_embeddings.weight.data.copy_(relations)
         self.rows = [nn.Parameter(row.clone()) for row in table]
@@ -75,7 +75,7 @@ def trained(name: str, kind: str, num_entities: int = 5001, num_relations: int =
             device: str = "cpu", reference: bool = False, dtype: torch.dtype = torch.float32):
     """A sharded model and its optimizer after ``steps`` steps; with ``reference``, also the
     initial table and the :class:`Reference` trained alike (on rank 0; None elsewhere)."""
-    config = ModelConfig(name=name, dim=8)
+    config = interaction(name=name, dim=8)
     torch.manual_seed(0)  # the relation table, as a run seeds it
     model = ShardedKGEModel(config, num_entities, num_relations, seed=3).to(device, dtype)
     optimizer = ShardedOptimizer(model.table.shard, [model.relation_embeddings.weight], kind, lr)

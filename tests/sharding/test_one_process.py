@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import kgtool
-from kgtool.config import ModelConfig
+from kgtool.kge.interactions import interaction
 from kgtool.errors import ConfigError
 from kgtool.evaluation.ranking import link_prediction_ranks
 from kgtool.kge.model import KGEModel
@@ -53,7 +53,7 @@ def test_consolidated_table_loads_in_id_order():
 
 
 def test_sharded_ranks_equal_plain_ranks(tiny_dataset):
-    config = ModelConfig(name="complex", dim=8)
+    config = interaction(name="complex", dim=8)
     model, _, _, _ = trained("complex", "sgd", num_entities=tiny_dataset.num_entities, num_relations=4)
     plain = KGEModel(config, tiny_dataset.num_entities, 4)
     plain.load_state_dict({"entity_embeddings.weight": model.table.all_rows().detach(),

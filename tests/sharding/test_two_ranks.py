@@ -12,7 +12,7 @@ import torch
 
 import kgtool
 from kgtool import distributed
-from kgtool.config import ModelConfig
+from kgtool.kge.interactions import interaction
 from kgtool.data.answers import AnswerIndex
 from kgtool.evaluation.mode import evaluation_mode
 from kgtool.evaluation.ranking import Ranks, filtered_ranks
@@ -53,7 +53,7 @@ def compare_ranks() -> None:
     known = dataset.all_triples()
     for name in MODELS:
         for reciprocal in (False, True):
-            config = ModelConfig(name=name, dim=8)
+            config = interaction(name=name, dim=8)
             torch.manual_seed(0)  # the same relation table on every rank, as a run seeds it
             model = ShardedKGEModel(config, dataset.num_entities, dataset.num_relations, reciprocal, seed=5)
             head, tail = sharded_link_prediction_ranks(model, dataset.splits["test"], known, batch_size=50)
@@ -96,7 +96,7 @@ def save_trained(folder: Path) -> None:
 
 
 def load_and_compare(folder: Path) -> None:
-    model = ShardedKGEModel(ModelConfig(name="complex", dim=8), 5001, 5, seed=3)
+    model = ShardedKGEModel(interaction(name="complex", dim=8), 5001, 5, seed=3)
     optimizer = ShardedOptimizer(model.table.shard, [model.relation_embeddings.weight], "adam", 0.05)
     load_sharded(folder / "dcp", model.table, state_parts(model, optimizer))
     gathered = {"entities": model.table.gathered(model.table.shard),
