@@ -173,12 +173,14 @@ def main() -> None:
     print(machine_facts())
     print(f"{args.library}, config: {args.config} {' '.join(args.settings)}; budget {args.budget} s wall-clock")
     log, walls = {"kgtool": run_kgtool, "pykeen": run_pykeen}[args.library](config, dataset, args.budget)
-    print("| epoch | test MRR | training s (sum) | wall s |\n|---:|---:|---:|---:|")
+    print("| epoch | test MRR | Hits@1 | Hits@10 | training s (sum) | wall s |\n|---:|---:|---:|---:|---:|---:|")
     wall_at = dict(walls)
     for record in log:
         if "valid" in record:
             seconds = sum(r["seconds"] for r in log if r["epoch"] <= record["epoch"])
-            print(f"| {record['epoch']} | {record['valid']['mrr']:.4f} | {seconds:.0f} | {wall_at[record['epoch']]:.0f} |")
+            metrics = record["valid"]
+            print(f"| {record['epoch']} | {metrics['mrr']:.4f} | {metrics.get('hits@1', float('nan')):.4f} | "
+                  f"{metrics.get('hits@10', float('nan')):.4f} | {seconds:.0f} | {wall_at[record['epoch']]:.0f} |")
     found = crossings(log, walls, targets)
     print("\n| target test MRR | epoch | training s | wall s |\n|---:|---:|---:|---:|")
     for target in targets:
