@@ -173,7 +173,7 @@ def random_kg(num_entities: int, num_relations: int, num_train: int, num_test: i
                      relations=EntityNames(num_relations, "r"), splits=splits)
 
 
-# -- the digits graph (encoders_digits.py, encoder_pretraining.py) ------------------------------
+# -- the digits graph (encoders_digits.py) ---------------------------------------------------------
 def homophilous_edges(labels, degree: int, homophily: float, seed: int):
     """(2, num_edges) undirected edges: each node picks ``degree`` partners, each of its own class
     with probability ``homophily`` and uniformly at random otherwise."""

@@ -12,10 +12,9 @@ from tests.benchmarks.conftest import BENCHMARKS
 from tests.conftest import REPO
 
 SCRIPTS = sorted(path.stem for path in BENCHMARKS.glob("*.py") if path.stem != "_harness")
-# loops that are not kgtool's: TorchKGE's model trained as TorchKGE trains it; the digits models
-# (a GCN over fixed or pretrained features, a CNN alone), which are no kgtool task; the sharded
+# loops that are not kgtool's: TorchKGE's model trained as TorchKGE trains it; the sharded
 # table's and DDP's bare steps on a synthetic KG, timed and measured without a task around them
-OWN_TRAINING_LOOPS = {"vs_pykeen", "encoders_digits", "sharded"}
+OWN_TRAINING_LOOPS = {"vs_pykeen", "sharded"}
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml"}  # import name: distribution, where they differ
 
 
