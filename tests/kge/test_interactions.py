@@ -199,3 +199,16 @@ def test_complex_all_entities_is_a_matrix_product_not_a_huge_tensor(side):
     hc, rc, tc = (torch.view_as_complex(x[:3, :7].contiguous()) for x in (h, r, t))  # broadcast to (3, 7, 128)
     expected = (hc * rc * tc.conj()).sum(dim=-1).real  # Re(Σ h·r·conj(t))
     torch.testing.assert_close(scores[:3, :7], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_distances_without_gradients_take_the_in_place_path_even_for_views_of_a_parameter(monkeypatch):
+    """Evaluation scores views of the entity table, which keep requires_grad under no_grad; the
+    gradient-safe norm there made RotatE's chunked ranking 2x slower."""
+    from kgtool.kge.interactions import complex_distances
+
+    table = torch.nn.Parameter(torch.randn(5, 4, 2))
+    expected = torch.linalg.vector_norm(table[None, :3].detach() - table[:2, None].detach(), dim=-1).sum(-1)
+    monkeypatch.setattr(torch.linalg, "vector_norm", lambda *a, **k: pytest.fail("the gradient-safe path"))
+    with torch.no_grad():
+        got = complex_distances(table[None, :3], table[:2, None])
+    torch.testing.assert_close(got, expected)
