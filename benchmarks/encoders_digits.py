@@ -75,7 +75,9 @@ def fit_row(row: str, scratch: Path, args, seed: int) -> tuple[float, float]:
 
     edges, pixels, encoder, pretrain = ROWS[row]
     folder = scratch / f"{seed}-{edges}-{pixels}"
-    images = write_digits_graph(folder, args, seed, edges, pixels)
+    images = folder / "digits.npy"
+    if not images.exists():  # rows of a seed share their graph folder: written once
+        write_digits_graph(folder, args, seed, edges, pixels)
     config = {"model": {"name": "gcn"}, "data": {"dataset": str(folder)},
               "training": {"epochs": args.epochs, "seed": seed, "progress": False, "patience": 0}}
     if encoder is not None:
