@@ -46,9 +46,9 @@ def write_digits_graph(folder: Path, args, seed: int, edges: bool = True, pixels
     valid = set(np.random.default_rng(seed).permutation(rest)[: len(rest) // 2].tolist())
     split = ["train" if i in train else "valid" if i in valid else "test" for i in range(len(labels))]
     folder.mkdir(parents=True, exist_ok=True)
-    features = lambda i: "".join(f",{v / 16:g}" for v in digits.data[i]) if pixels else ""  # noqa: E731
     header = "id,label,split" + ("".join(f",p{j}" for j in range(64)) if pixels else "")
-    rows = [f"{i},{y},{s}{features(i)}" for i, (y, s) in enumerate(zip(labels, split))]
+    features = ["".join(f",{v / 16:g}" for v in row) if pixels else "" for row in digits.data]
+    rows = [f"{i},{y},{s}{features[i]}" for i, (y, s) in enumerate(zip(labels, split))]
     (folder / "nodes.csv").write_text("\n".join([header, *rows]) + "\n")
     pairs = homophilous_edges(labels, args.degree, args.homophily, seed=0).t().tolist() if edges else []
     (folder / "edges.csv").write_text("source,target\n" + "".join(f"{u},{v}\n" for u, v in pairs))
@@ -57,11 +57,11 @@ def write_digits_graph(folder: Path, args, seed: int, edges: bool = True, pixels
     return images
 
 
-# row -> (edges, pixel features, image encoder, pretrain epochs: None, or True for --pretrain-epochs)
+# row -> (edges, pixel features, image encoder, whether it pretrains for --pretrain-epochs)
 ROWS = {
-    "CNN alone (edges removed)": (False, False, "cnn", None),
-    "GCN, raw pixels": (True, True, None, None),
-    "CNN + GCN, jointly": (True, False, "cnn", None),
+    "CNN alone (edges removed)": (False, False, "cnn", False),
+    "GCN, raw pixels": (True, True, None, False),
+    "CNN + GCN, jointly": (True, False, "cnn", False),
     "DDPM + GCN, not pretrained": (True, False, "diffusion", False),
     "DDPM + GCN, pretrained": (True, False, "diffusion", True),
     "VAE + GCN, not pretrained": (True, False, "vae", False),
