@@ -185,7 +185,7 @@ def main() -> None:
     print("\n| target test MRR | epoch | training s | wall s |\n|---:|---:|---:|---:|")
     for target in targets:
         epoch, seconds, wall = found.get(target, ("not reached", float("nan"), float("nan")))
-        print(f"| {target:.2f} | {epoch} | {seconds:.0f} | {wall:.0f} |")
+        print(f"| {target:g} | {epoch} | {seconds:.0f} | {wall:.0f} |")
     print(f"peak RSS {peak_rss_mb():,.0f} MB")
 
 
