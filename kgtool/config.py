@@ -170,6 +170,9 @@ class Config:
         if g.entity_dropout and self.encoders.enabled:
             raise ConfigError("relational.entity_dropout zeroes rows of the entity table; with encoders the inputs are "
                               "text/image rows, which new entities have too")
+        if g.input_init != "normal" and self.encoders.enabled:
+            raise ConfigError(f"relational.input_init={g.input_init} starts the entity table; with encoders the inputs "
+                              f"are text/image rows")
         if self.training.sparse:
             raise ConfigError("training.sparse needs plain embedding tables; relational encoders have dense gradients")
         entity_width = m.build_interaction().entity_width

@@ -13,7 +13,7 @@ from typing import Optional
 from kgtool.errors import ConfigError
 from kgtool.options import at_least_one, choice, fanout_option, probabilities
 from kgtool.relational.composition import COMPOSITIONS
-from kgtool.relational.encoder import KINDS
+from kgtool.relational.encoder import INPUT_INITS, KINDS
 
 RELATIONAL_ENCODERS = ("none", *KINDS)
 
@@ -25,6 +25,9 @@ class RelationalConfig:
     encoder: str = "none"  # none (an entity table) | rgcn | compgcn | lte (the same stack without messages)
     layers: int = 2  # message-passing layers; the last outputs the score function's entity rows
     width: int = 64  # width of the input entity table and of hidden layers
+    # the input entity table's start: normal (N(0, 1), nn.Embedding's) | xavier_normal (std sqrt(2 / (entities
+    # + width)), CompGCN's reference code); the large-graph CompGCN recipes set xavier_normal (docs/benchmarks.md)
+    input_init: str = "normal"
     dropout: float = 0.1  # dropout after each hidden layer
     # training zeroes each entity's input table row with this probability, as a new entity's row is
     # at inference: the encoder learns to place entities from their neighbours (semi-inductive splits)
@@ -51,6 +54,7 @@ class RelationalConfig:
         """Each option on its own: choices and ranges."""
         choice("relational.encoder", self.encoder, RELATIONAL_ENCODERS)
         choice("relational.composition", self.composition, COMPOSITIONS)
+        choice("relational.input_init", self.input_init, INPUT_INITS)
         at_least_one("relational", layers=self.layers, width=self.width, num_bases=self.num_bases,
                      num_blocks=self.num_blocks)
         probabilities("relational", dropout=self.dropout, entity_dropout=self.entity_dropout)

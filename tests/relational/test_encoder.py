@@ -112,6 +112,10 @@ def test_compgcn_with_dropout_resumes_to_identical_parameters(tmp_path):
      "relational.entity_dropout zeroes rows of the entity table"),
     ({"relational": {"encoder": "compgcn", "fanout": "5,5"}, "training": {"scoring": "1vsall", "loss": "ce"}},
      "training.scoring=1vsall scores all of them"),
+    ({"relational": {"encoder": "compgcn", "input_init": "xavier"}}, "relational.input_init must be one of normal, "
+                                                                      "xavier_normal; got 'xavier'"),
+    ({"relational": {"encoder": "compgcn", "input_init": "xavier_normal"},
+      "encoders": {"text": "t.txt", "text_encoder": "bow"}}, "relational.input_init=xavier_normal starts the entity table"),
 ])
 def test_bad_relational_configs_are_one_line_errors(values, message):
     with pytest.raises(ConfigError, match=re.escape(message)) as error:
@@ -133,6 +137,20 @@ def test_cli_encoder_flag_trains_and_evaluates(tmp_path, capsys):
     assert main(["fit", "--model", "gcn", "--encoder", "rgcn", "--output", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err.strip()
     assert "model.name=gcn is a GNN" in err and "\n" not in err
+
+
+@pytest.mark.parametrize("relational", ENCODERS, ids=lambda r: r["encoder"])
+@pytest.mark.parametrize("input_init, std", [("normal", lambda entities, width: 1.0),
+                                             ("xavier_normal", lambda entities, width: (2 / (entities + width)) ** 0.5)])
+def test_the_input_table_starts_at_the_chosen_scale(relational, input_init, std):
+    """N(0, 1) or Xavier-normal: the table's standard deviation within 5% of the start's (8,000 draws)."""
+    dataset = random_dataset(num_entities=1000)
+    config = relational_config("distmult", {**relational, "input_init": input_init})
+    table = KGETask(config, dataset).model.entity_embeddings.inputs.weight
+    assert table.shape == (1000, 8)
+    expected = std(1000, 8)
+    assert abs(table.std().item() - expected) < 0.05 * expected
+    assert abs(table.mean().item()) < 0.05 * expected
 
 
 @pytest.mark.parametrize("relational", ENCODERS[:2], ids=lambda r: r["encoder"])
