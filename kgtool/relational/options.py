@@ -26,7 +26,7 @@ class RelationalConfig:
     layers: int = 2  # message-passing layers; the last outputs the score function's entity rows
     width: int = 64  # width of the input entity table and of hidden layers
     # the input entity table's start: normal (N(0, 1), nn.Embedding's) | xavier_normal (std sqrt(2 / (entities
-    # + width)), CompGCN's reference code); the large-graph CompGCN recipes set xavier_normal (docs/benchmarks.md)
+    # + width)), CompGCN's reference code; configs/wn18rr/complex-compgcn-cpu.yaml sets it: docs/benchmarks.md)
     input_init: str = "normal"
     dropout: float = 0.1  # dropout after each hidden layer
     # training zeroes each entity's input table row with this probability, as a new entity's row is
